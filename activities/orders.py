@@ -1,0 +1,203 @@
+"""Side effects of the order process: the order projection, enrollments, the payment provider."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from db.base import utcnow
+from db.models.catalog import Chapter
+from db.models.orders import (
+    CartItem,
+    Enrollment,
+    EnrollmentStatus,
+    Order,
+    OrderItem,
+    OrderStatus,
+    Refund,
+    RefundStatus,
+)
+from domain.orders import (
+    OrderRecord,
+    PaymentApplied,
+    PaymentReceived,
+    RefundDone,
+    RefundRequest,
+    TradeOpened,
+    TradeRequest,
+)
+from gateways.payment import PaymentGateway, order_no_of
+from sqlalchemy import func
+
+
+class OrderActivities:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], gateway: PaymentGateway) -> None:
+        self.sessionmaker = sessionmaker
+        self.gateway = gateway
+
+    @activity.defn(name="orders.record_order")
+    async def record_order(self, record: OrderRecord) -> None:
+        order = record.input
+        async with self.sessionmaker() as session:
+            if await session.get(Order, order.order_no) is not None:
+                return  # a retried activity: already on record
+            session.add(
+                Order(
+                    order_no=order.order_no,
+                    trainee_id=order.trainee_id,
+                    school_id=order.school_id,
+                    training_year=order.training_year,
+                    training_type=order.training_type,
+                    amount_cents=order.amount_cents,
+                    status=OrderStatus.PENDING,
+                    created_at=datetime.fromisoformat(record.created_at),
+                    expires_at=datetime.fromisoformat(record.expires_at),
+                )
+            )
+            session.add_all(
+                OrderItem(
+                    order_no=order.order_no,
+                    course_id=line.course_id,
+                    title=line.title,
+                    hours=Decimal(line.hours),
+                    price_cents=line.price_cents,
+                )
+                for line in order.lines
+            )
+            await session.commit()
+
+    @activity.defn(name="orders.open_trade")
+    async def open_trade(self, req: TradeRequest) -> TradeOpened:
+        trade = await self.gateway.precreate(
+            order_no=req.order_no,
+            channel=req.channel,
+            amount_cents=req.amount_cents,
+            subject=req.subject,
+            expires_at=req.expires_at,
+        )
+        async with self.sessionmaker() as session:
+            await session.execute(
+                update(Order).where(Order.order_no == req.order_no).values(channel=req.channel)
+            )
+            await session.commit()
+        return TradeOpened(out_trade_no=trade.out_trade_no, trade_no=trade.trade_no, qr_url=trade.qr_url)
+
+    @activity.defn(name="orders.close_trade")
+    async def close_trade(self, out_trade_no: str) -> None:
+        await self.gateway.close(out_trade_no=out_trade_no)
+
+    @activity.defn(name="orders.close_order")
+    async def close_order(self, order_no: str, status: str) -> None:
+        async with self.sessionmaker() as session:
+            await session.execute(
+                update(Order)
+                .where(Order.order_no == order_no, Order.status == OrderStatus.PENDING)
+                .values(status=status, closed_at=utcnow())
+            )
+            await session.commit()
+
+    @activity.defn(name="orders.apply_payment")
+    async def apply_payment(self, paid: PaymentReceived) -> PaymentApplied:
+        """Marks the order paid and creates one enrollment per line, once, however often it runs.
+
+        A line whose course the trainee already holds for that year (bought twice in parallel) gets
+        no enrollment; its price is returned for a refund."""
+        order_no = order_no_of(paid.out_trade_no)
+        result = PaymentApplied()
+        async with self.sessionmaker() as session:
+            order = await session.get(Order, order_no)
+            assert order is not None, order_no
+            if order.status != OrderStatus.PAID:
+                order.status = OrderStatus.PAID
+                order.channel = paid.channel
+                order.trade_no = paid.trade_no
+                order.paid_at = datetime.fromisoformat(paid.paid_at)
+                await session.commit()
+            items = (await session.scalars(select(OrderItem).where(OrderItem.order_no == order_no))).all()
+            for item in items:
+                enrollment_id = await self._enroll(session, order, item)
+                if enrollment_id is None:
+                    result.duplicate_item_ids.append(item.id)
+                    result.duplicate_cents += item.price_cents
+                else:
+                    result.enrollment_ids.append(enrollment_id)
+            await session.execute(
+                delete(CartItem).where(
+                    CartItem.trainee_id == order.trainee_id,
+                    CartItem.course_id.in_([i.course_id for i in items]),
+                )
+            )
+            await session.commit()
+        return result
+
+    async def _enroll(self, session: AsyncSession, order: Order, item: OrderItem) -> int | None:
+        existing = await session.scalar(select(Enrollment.id).where(Enrollment.order_item_id == item.id))
+        if existing is not None:
+            return existing
+        total = await session.scalar(
+            select(func.coalesce(func.sum(Chapter.duration_seconds), 0)).where(Chapter.course_id == item.course_id)
+        )
+        enrollment = Enrollment(
+            order_item_id=item.id,
+            order_no=order.order_no,
+            trainee_id=order.trainee_id,
+            course_id=item.course_id,
+            school_id=order.school_id,
+            training_year=order.training_year,
+            training_type=order.training_type,
+            price_cents=item.price_cents,
+            status=EnrollmentStatus.NOT_STARTED,
+            total_seconds=int(total or 0),
+        )
+        session.add(enrollment)
+        try:
+            await session.commit()
+        except IntegrityError:
+            # the live-holding index refused it: the course is already held for that year
+            await session.rollback()
+            return None
+        return enrollment.id
+
+    @activity.defn(name="orders.refund")
+    async def refund(self, req: RefundRequest) -> RefundDone:
+        """Records the refund, then asks the provider; the refund number makes a retry harmless."""
+        async with self.sessionmaker() as session:
+            if await session.get(Refund, req.refund_no) is None:
+                session.add(
+                    Refund(
+                        refund_no=req.refund_no,
+                        order_no=req.order_no,
+                        enrollment_id=req.enrollment_id,
+                        trade_no=req.trade_no,
+                        amount_cents=req.amount_cents,
+                        reason=req.reason,
+                        status=RefundStatus.PENDING,
+                    )
+                )
+                await session.commit()
+        receipt = await self.gateway.refund(
+            trade_no=req.trade_no, refund_no=req.refund_no, amount_cents=req.amount_cents
+        )
+        async with self.sessionmaker() as session:
+            await session.execute(
+                update(Refund)
+                .where(Refund.refund_no == req.refund_no)
+                .values(status=RefundStatus.DONE, done_at=datetime.fromisoformat(receipt.refunded_at))
+            )
+            await session.commit()
+        return RefundDone(refund_no=req.refund_no, amount_cents=receipt.amount_cents, refunded_at=receipt.refunded_at)
+
+    def all(self) -> list:  # type: ignore[type-arg]
+        return [
+            self.record_order,
+            self.open_trade,
+            self.close_trade,
+            self.close_order,
+            self.apply_payment,
+            self.refund,
+        ]

@@ -1,0 +1,73 @@
+"""FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+from temporalio.client import Client
+
+from api import errors, temporal
+from api.security import CSRFCookieMiddleware, csrf_protect
+from config import Settings, get_settings
+from db.base import make_engine, make_sessionmaker
+from gateways.notifier import start_notifier
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
+
+
+def create_app(settings: Settings | None = None, temporal_client: Client | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.temporal = temporal_client or await temporal.connect(settings)
+        stop_notifier = start_notifier(app)  # the payment simulator's notification sender
+        yield
+        await stop_notifier()
+        await engine.dispose()
+
+    app = FastAPI(
+        title="湖南省事业单位人员培训平台",
+        lifespan=lifespan,
+        dependencies=[Depends(csrf_protect)],
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="session",
+        same_site="lax",
+        https_only=settings.base_url.startswith("https"),
+        max_age=8 * 3600,
+    )
+    app.add_middleware(CSRFCookieMiddleware)
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
+    _include_routers(app)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    # One line per area; keep this list in the manual's order.
+    from api.routers import auth, cart, cashier, catalog, my_courses, orders, payments, paysim, portal
+
+    app.include_router(auth.router)
+    app.include_router(portal.router)
+    app.include_router(catalog.router)
+    app.include_router(cart.router)
+    app.include_router(orders.router)
+    app.include_router(cashier.router)
+    app.include_router(paysim.router)
+    app.include_router(payments.router)
+    app.include_router(my_courses.router)

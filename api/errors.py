@@ -1,0 +1,74 @@
+"""Turns refusals (domain rules, workflow Updates, HTTP errors) into Chinese messages on the page."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from api.templating import is_htmx, render
+from domain.errors import MESSAGES, DomainError
+
+log = logging.getLogger(__name__)
+
+
+class LoginRequired(Exception):
+    def __init__(self, staff: bool = False) -> None:
+        self.staff = staff
+
+
+def message_for_update_failure(err: WorkflowUpdateFailedError) -> tuple[str, str]:
+    """(code, Chinese message) of a refused Update; the workflow raises ApplicationError(type=code)."""
+    cause = err.cause
+    while cause is not None and not isinstance(cause, ApplicationError):
+        cause = cause.__cause__
+    if isinstance(cause, ApplicationError) and cause.type:
+        return cause.type, MESSAGES.get(cause.type, cause.message)
+    return "Unknown", "操作未能完成，请稍后重试"
+
+
+def error_response(request: Request, message: str, status_code: int) -> Response:
+    """An htmx request gets the message in the page's flash area; a plain request an error page."""
+    if is_htmx(request):
+        return HTMLResponse(
+            f'<div class="alert alert-error" role="alert">{_escape(message)}</div>',
+            status_code=status_code,
+            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
+        )
+    return render(request, "error.html", {"message": message}, status_code=status_code)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+STATUS_FOR_CODE = {"NotFound": 404, "OrderNotFound": 404, "Forbidden": 403}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        return error_response(request, exc.message, STATUS_FOR_CODE.get(exc.code, 422))
+
+    @app.exception_handler(WorkflowUpdateFailedError)
+    async def _update(request: Request, exc: WorkflowUpdateFailedError) -> Response:
+        code, message = message_for_update_failure(exc)
+        return error_response(request, message, STATUS_FOR_CODE.get(code, 422))
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        target = "/staff/login" if exc.staff else "/login"
+        if is_htmx(request):
+            return Response(status_code=204, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        default = {404: "页面不存在", 403: "无权访问", 405: "不支持的操作"}.get(exc.status_code, "请求有误")
+        message = exc.detail if isinstance(exc.detail, str) and exc.detail else default
+        if message in ("Not Found", "Forbidden", "Method Not Allowed"):
+            message = default
+        return error_response(request, message, exc.status_code)

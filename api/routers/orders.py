@@ -1,0 +1,113 @@
+"""课程购买: checkout, the pay page, cancel, the trainee's orders (支付中心 · 我的订单)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep
+from api.orders_service import order_workflow_id, place_order
+from api.pages import PAGE_SIZE, page_numbers, trainee_context
+from api.templating import is_htmx, render
+from db.models.orders import Order, OrderStatus
+from db.models.users import User
+from domain.errors import DomainError
+from workflows.order import OrderWorkflow
+
+router = APIRouter(tags=["orders"])
+
+
+def redirect(request: Request, url: str) -> Response:
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+async def own_order(session: SessionDep, user: User, order_no: str) -> Order:
+    """Another trainee's order is indistinguishable from a missing one."""
+    order = await session.scalar(
+        select(Order)
+        .where(Order.order_no == order_no, Order.trainee_id == user.id)
+        .options(selectinload(Order.items), selectinload(Order.refunds))
+    )
+    if order is None:
+        raise DomainError("OrderNotFound")
+    return order
+
+
+@router.post("/orders")
+async def checkout(
+    request: Request,
+    user: CurrentTrainee,
+    session: SessionDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+    training_type: Annotated[str, Form()] = "",
+    training_year: Annotated[str, Form()] = "",
+    course_ids: Annotated[list[int] | None, Form()] = None,
+) -> Response:
+    view = await place_order(
+        session=session,
+        client=client,
+        settings=settings,
+        trainee=user,
+        course_ids=list(dict.fromkeys(course_ids or [])),
+        training_year=int(training_year) if training_year.isdigit() else None,
+        training_type=training_type,
+        now=datetime.now(UTC),
+    )
+    return redirect(request, f"/orders/{view.order_no}/pay")
+
+
+@router.get("/orders/{order_no}/pay", response_class=HTMLResponse)
+async def pay_page(order_no: str, request: Request, user: CurrentTrainee, session: SessionDep) -> Response:
+    order = await own_order(session, user, order_no)
+    ctx = await trainee_context(request, session, user)
+    return render(request, "orders/pay.html", {**ctx, "order": order})
+
+
+@router.post("/orders/{order_no}/cancel")
+async def cancel_order(
+    order_no: str, request: Request, user: CurrentTrainee, session: SessionDep, client: TemporalDep
+) -> Response:
+    await own_order(session, user, order_no)
+    await client.get_workflow_handle(order_workflow_id(order_no)).execute_update(OrderWorkflow.cancel)
+    return redirect(request, f"/orders/{order_no}")
+
+
+@router.get("/orders/{order_no}/status", response_class=HTMLResponse)
+async def order_status(order_no: str, request: Request, user: CurrentTrainee, session: SessionDep) -> Response:
+    """Polled by the QR page: moves the browser on by itself once the payment is in."""
+    order = await own_order(session, user, order_no)
+    if order.status == OrderStatus.PAID:
+        return Response(status_code=204, headers={"HX-Redirect": "/my/courses"})
+    return render(request, "cashier/qr.html", {"order": order}, block="status")
+
+
+@router.get("/orders/{order_no}", response_class=HTMLResponse)
+async def order_detail(order_no: str, request: Request, user: CurrentTrainee, session: SessionDep) -> Response:
+    order = await own_order(session, user, order_no)
+    ctx = await trainee_context(request, session, user)
+    return render(request, "orders/detail.html", {**ctx, "order": order, "active": "orders"})
+
+
+@router.get("/my/orders", response_class=HTMLResponse)
+async def my_orders(request: Request, user: CurrentTrainee, session: SessionDep, page: int = 1) -> Response:
+    base = select(Order).where(Order.trainee_id == user.id)
+    total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    paging = page_numbers(page, total)
+    orders = (
+        await session.scalars(
+            base.options(selectinload(Order.items), selectinload(Order.refunds))
+            .order_by(Order.created_at.desc())
+            .offset((paging["page"] - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+        )
+    ).all()
+    ctx = await trainee_context(request, session, user)
+    return render(request, "orders/list.html", {**ctx, "orders": orders, "paging": paging, "active": "orders"})

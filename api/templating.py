@@ -1,0 +1,65 @@
+"""Jinja2 set-up: one template per page; htmx requests get only the named block."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2_fragments.fastapi import Jinja2Blocks
+
+from domain.catalog import format_hours, format_money
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "web" / "templates"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+templates = Jinja2Blocks(directory=str(TEMPLATES_DIR))
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(SHANGHAI).strftime(fmt)
+
+
+def _money(cents: int | None) -> str:
+    return format_money(cents or 0)
+
+
+def _hours(value: Decimal | float | int | str | None) -> str:
+    return format_hours(Decimal(str(value or 0)))
+
+
+templates.env.filters["money"] = _money
+templates.env.filters["hours"] = _hours
+templates.env.filters["localtime"] = local_time
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a page; for an htmx request and a given block, only that block (same template)."""
+    ctx: dict[str, Any] = {"request": request, "user": getattr(request.state, "user", None)}
+    ctx.update(context or {})
+    block_name = block if block and is_htmx(request) else None
+    response = templates.TemplateResponse(
+        request, name, ctx, status_code=status_code, headers=headers, block_name=block_name
+    )
+    response.headers["Vary"] = "HX-Request"
+    return response  # type: ignore[return-value]

@@ -1,0 +1,94 @@
+"""All configuration in one place, read from the environment (or a `.env` file).
+
+Defaults are the embedded set-up of `make run`: SQLite under var/, the Temporal dev server on
+127.0.0.1:7233, the mail catcher on 127.0.0.1:1025. Production sets at least ENVIRONMENT,
+SECRET_KEY, PAYMENT_NOTIFY_SECRET, DATABASE_URL and TEMPORAL_ADDRESS.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# config.py sits at the repository root, so its own folder is the root (var/ lives next to it).
+ROOT = Path(__file__).resolve().parent
+DEV_SECRET = "dev-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: str = "development"
+    secret_key: str = DEV_SECRET
+    base_url: str = "http://127.0.0.1:8000"
+
+    database_url: str = f"sqlite+aiosqlite:///{ROOT / 'var' / 'app.db'}"
+    var_dir: Path = ROOT / "var"
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    task_queue: str = "training"
+
+    # Payment: the embedded cashier simulator signs its notifications with this secret.
+    payment_notify_secret: str = "dev-payment-secret"
+    order_payment_timeout_minutes: float = 30
+    # How long a closed order still listens for a late payment (providers retry ~24 h).
+    late_payment_window_hours: float = 24
+    # The simulator re-sends an unacknowledged notification with this first delay, doubling.
+    notify_retry_seconds: float = 2
+
+    login_qr_ttl_seconds: int = 180
+
+    # Study (DOMAIN.md defaults; demo data may shorten them).
+    heartbeat_seconds: int = 30
+    heartbeat_tolerance_seconds: int = 5
+    captcha_min_seconds: int = 600
+    captcha_max_seconds: int = 1200
+    captcha_timeout_seconds: int = 90
+    captcha_max_wrong: int = 3
+    idle_end_seconds: int = 300
+    # Exposes the expected captcha answer to browser tests. Never on in a normal run.
+    test_hooks: bool = False
+
+    # Review
+    review_due_hours: float = 48
+    review_reminder_hours: float = 24
+
+    # Hours
+    yearly_required_hours: float = 90
+    max_hours_per_day: float = 8
+
+    # Uploads
+    max_upload_bytes: int = 5 * 1024 * 1024
+
+    # Mail
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    mail_from: str = "invoice@training.hunan.local"
+    mailcatcher_url: str = "http://127.0.0.1:8025"
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_production(self) -> Settings:
+        if self.environment != "development" and self.secret_key == DEV_SECRET:
+            raise ValueError("SECRET_KEY must be set outside development")
+        return self
+
+    @property
+    def media_dir(self) -> Path:
+        return self.var_dir / "media"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.var_dir / "files"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,54 @@
+"""Accounts: trainees (QR login through the provincial portal) and staff (password)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, utcnow
+
+
+class Role:
+    TRAINEE = "trainee"
+    FINANCE = "finance"  # 财务审核：个人发票、单位开票
+    ADMIN = "admin"  # 平台管理员：集体开票资格
+    SCHOOL_REVIEWER = "school_reviewer"  # 学校审核员：学时申报
+
+    STAFF = (FINANCE, ADMIN, SCHOOL_REVIEWER)
+    LABELS = {TRAINEE: "学员", FINANCE: "财务审核员", ADMIN: "平台管理员", SCHOOL_REVIEWER: "学校审核员"}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[str] = mapped_column(String(20), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    # staff log in with username + password; trainees through the portal QR code
+    username: Mapped[str | None] = mapped_column(String(50), unique=True, nullable=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    id_card: Mapped[str] = mapped_column(String(18), default="")
+    unit_name: Mapped[str] = mapped_column(String(100), default="")
+    unit_credit_code: Mapped[str] = mapped_column(String(18), default="")
+    # a school reviewer belongs to one school's queue
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in Role.STAFF
+
+
+class LoginTicket(Base):
+    """One QR-code login attempt: the desktop page polls it until the phone confirms or it expires."""
+
+    __tablename__ = "login_tickets"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending / confirmed / used
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()

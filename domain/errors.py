@@ -1,0 +1,86 @@
+"""Business refusals with Chinese messages.
+
+Domain rules raise ``DomainError("CodeName")``; the API maps ``code`` to a 4xx response showing
+``message``. Workflows raise ``ApplicationError(MESSAGES[code], type=code, non_retryable=True)``.
+"""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, str] = {
+    # Cart / order
+    "EmptySelection": "请至少选择一门课程",
+    "CourseUnavailable": "课程不存在或已下架",
+    "CourseAlreadyHeld": "您在该培训年份已购买过此课程",
+    "MixedSchools": "一个订单只能包含同一学校的课程，请分别购买",
+    "YearNotOffered": "该培训年份暂不开放，请选择当前年度或上一年度",
+    "TrainingTypeInvalid": "请选择培训类型",
+    "OrderNotFound": "订单不存在",
+    "OrderNotPayable": "订单已关闭或已支付，无法支付",
+    "OrderNotCancellable": "订单已支付或已关闭，无法取消",
+    "PaymentChannelInvalid": "请选择支付方式（支付宝或微信支付）",
+    "AmountInvalid": "金额不正确",
+    # Study
+    "OneCourseAtATime": "需在一个课程全部学完后，再进行下一个课程的学习",
+    "ChapterLocked": "需要按目录顺序学习，请先学完上一章节",
+    "SeekNotAllowed": "学习过程中视频不可拖动播放",
+    "CaptchaPending": "请先输入图形验证码",
+    "CaptchaWrong": "验证码错误，请重新输入",
+    "CaptchaTimeout": "验证码超时未输入，已退出播放，请重新打开学习",
+    "SessionEnded": "学习会话已结束，请重新打开学习",
+    # Swap / withdraw
+    "SwapOnlyUnstudied": "只有未学习的课程才可以进行换课",
+    "SwapSameMajorAndHours": "只能更换同专业下相同学时的课程",
+    "WithdrawOnlyUnstudied": "只有未学习的课程才可以进行退课",
+    # Invoicing
+    "CreditCodeInvalid": "统一社会信用代码校验不通过，请核对",
+    "TaxIdInvalid": "纳税人识别号格式不正确（应为15、18或20位字母数字）",
+    "TaxIdRequired": "单位抬头须填写纳税人识别号",
+    "TitleRequired": "请填写发票抬头",
+    "TitleTypeInvalid": "请选择抬头类型（个人或单位）",
+    "TaxRateInvalid": "税率设置不正确",
+    "EmailInvalid": "请填写正确的电子邮箱，用于接收电子发票",
+    "InvoiceAlreadyRequested": "所选订单已申请或已开具发票",
+    "UnitNotApproved": "单位尚未通过集体开票审核",
+    # Uploads
+    "AuthorizationImageOnly": "委托书文件只能上传图片格式",
+    "UploadTooLarge": "文件过大",
+    "EvidenceFileType": "证明材料只能上传图片或PDF文件",
+    # Hours
+    "HoursYearOutOfRange": "只能填报当前年度及上年度的学时信息",
+    "HoursDatesInvalid": "结束日期不能早于开始日期",
+    "HoursTooMany": "学时数超过日期范围允许的上限",
+    "HoursNotPositive": "学时数必须大于0",
+    "HoursStepInvalid": "学时数须为0.5的整数倍",
+    "HoursDuplicate": "该培训的学时已审核通过，不能重复申报",
+    "RecordLocked": "审核中的记录不能修改",
+    # Review
+    "TaskAlreadyDecided": "该任务已处理",
+    "TaskNotClaimed": "请先领取该任务",
+    "TaskClaimedByOther": "该任务已被他人领取",
+    "RejectReasonRequired": "驳回时必须填写原因",
+    # Generic
+    "NotFound": "内容不存在",
+    "Forbidden": "无权访问",
+}
+
+FALLBACK_MESSAGE = "操作失败，请稍后重试"
+
+
+def message_for(code: str) -> str:
+    """The Chinese message for ``code`` (a generic one for an unknown code)."""
+    return MESSAGES.get(code, FALLBACK_MESSAGE)
+
+
+class DomainError(Exception):
+    """A business rule refused the request; ``message`` is shown to the user as is."""
+
+    code: str
+    message: str
+
+    def __init__(self, code: str, message: str | None = None) -> None:
+        self.code = code
+        self.message = message if message is not None else message_for(code)
+        super().__init__(self.message)
+
+    def __repr__(self) -> str:
+        return f"DomainError({self.code!r}, {self.message!r})"

@@ -1,0 +1,146 @@
+"""Purchase-to-payment: the order's data shapes and the checkout rules (no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from domain.catalog import PaymentChannel, TrainingType
+from domain.errors import DomainError
+
+
+class OrderState:
+    PENDING = "pending"
+    PAID = "paid"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+@dataclass
+class OrderLine:
+    course_id: int
+    title: str
+    hours: str  # decimal as text: workflow payloads stay JSON-plain
+    price_cents: int
+
+
+@dataclass
+class OrderInput:
+    order_no: str
+    trainee_id: int
+    school_id: int
+    training_year: int
+    training_type: str
+    lines: list[OrderLine]
+    payment_timeout_seconds: float
+    late_payment_window_seconds: float
+
+    @property
+    def amount_cents(self) -> int:
+        return sum(line.price_cents for line in self.lines)
+
+
+@dataclass
+class OrderView:
+    """What the pay page needs back from an Update."""
+
+    order_no: str
+    state: str
+    amount_cents: int
+    expires_at: str
+    channel: str | None = None
+    qr_url: str | None = None
+    trade_no: str | None = None
+
+
+@dataclass
+class PaymentReceived:
+    """A verified payment notification, as signalled to the order workflow."""
+
+    out_trade_no: str
+    trade_no: str
+    channel: str
+    amount_cents: int
+    paid_at: str
+
+
+@dataclass
+class OrderRecord:
+    """The projection row the order workflow writes when it starts."""
+
+    input: OrderInput
+    created_at: str
+    expires_at: str
+
+
+@dataclass
+class TradeRequest:
+    order_no: str
+    channel: str
+    amount_cents: int
+    subject: str
+    expires_at: str
+
+
+@dataclass
+class TradeOpened:
+    out_trade_no: str
+    trade_no: str
+    qr_url: str
+
+
+@dataclass
+class PaymentApplied:
+    """Result of recording a payment: enrollments made, and lines that were already held elsewhere."""
+
+    enrollment_ids: list[int] = field(default_factory=list)
+    duplicate_item_ids: list[int] = field(default_factory=list)
+    duplicate_cents: int = 0
+
+
+@dataclass
+class RefundRequest:
+    refund_no: str  # the provider's idempotency key: the same number never refunds twice
+    order_no: str
+    trade_no: str
+    amount_cents: int
+    reason: str  # withdraw / late_payment / duplicate_payment
+    enrollment_id: int | None = None
+
+
+@dataclass
+class RefundDone:
+    refund_no: str
+    amount_cents: int
+    refunded_at: str
+
+
+def validate_checkout(
+    *,
+    course_ids: list[int],
+    training_year: int | None,
+    training_type: str,
+    offered_years: list[int],
+) -> None:
+    """The rules a checkout must pass before any order exists (prices and holdings are checked by the
+    caller against the database)."""
+    if not course_ids:
+        raise DomainError("EmptySelection")
+    if training_type not in {t.value for t in TrainingType}:
+        raise DomainError("TrainingTypeInvalid")
+    if training_year is None or training_year not in offered_years:
+        raise DomainError("YearNotOffered")
+
+
+def validate_channel(channel: str) -> None:
+    if channel not in {c.value for c in PaymentChannel}:
+        raise DomainError("PaymentChannelInvalid")
+
+
+def make_order_no(now: datetime, serial: int) -> str:
+    """Readable, sortable and unique per second and serial: 20261128223015-4821."""
+    return f"{now:%Y%m%d%H%M%S}-{serial:04d}"
+
+
+def late_refund_no(order_no: str, trade_no: str) -> str:
+    return f"R-{order_no}-{trade_no}"

@@ -1,0 +1,174 @@
+"""The simulator's notification sender: posts each payment notification to the merchant until it
+answers `success`, as Alipay and WeChat Pay do (doubling delays, for about 24 hours)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from config import Settings
+from db.base import utcnow
+from db.models.paysim import SimNotification
+from gateways.simulator import SimulatorGateway, rows_changed
+
+log = logging.getLogger(__name__)
+
+MAX_DELAY = timedelta(hours=1)
+GIVE_UP_AFTER = timedelta(hours=24)
+# While one sender posts a notification, no other sender (another web process) takes it.
+CLAIM_FOR = timedelta(seconds=60)
+POST_TIMEOUT_SECONDS = 10.0
+BATCH = 100
+
+
+class Notifier:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.url = f"{settings.base_url.rstrip('/')}/payments/notify"
+        self.first_delay = timedelta(seconds=settings.notify_retry_seconds)
+        self._client = client
+        self._owns_client = client is None
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+
+    def retry_delay(self, attempts: int) -> timedelta:
+        """Delay after the `attempts`-th failed attempt: first_delay, doubling, at most an hour."""
+        return min(self.first_delay * (2 ** max(attempts - 1, 0)), MAX_DELAY)
+
+    def kick(self) -> None:
+        """Ask the running loop for a delivery round now (after a payment), not in up to a second."""
+        self._wake.set()
+
+    async def deliver_due(self, now: datetime | None = None) -> int:
+        """Posts every unacknowledged notification that is due, once; returns how many were acknowledged."""
+        now = now or utcnow()
+        async with self._lock:
+            async with self.sessionmaker() as session:
+                due = (
+                    await session.scalars(
+                        select(SimNotification)
+                        .where(
+                            SimNotification.acked_at.is_(None),
+                            SimNotification.next_attempt_at <= now,
+                            SimNotification.created_at > now - GIVE_UP_AFTER,
+                        )
+                        .order_by(SimNotification.id)
+                        .limit(BATCH)
+                    )
+                ).all()
+            acked = 0
+            for note in due:
+                if not await self._claim(note.id, now):
+                    continue
+                error = await self._post(note.payload)
+                await self._record(note, error, now)
+                if error is None:
+                    acked += 1
+            return acked
+
+    async def run_forever(self, stop_event: asyncio.Event) -> None:
+        while not stop_event.is_set():
+            self._wake.clear()
+            try:
+                await self.deliver_due()
+            except Exception:  # the loop must outlive a bad round (database busy, ...)
+                log.exception("paysim: notification delivery round failed")
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+
+    async def aclose(self) -> None:
+        if self._owns_client and self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # ---- steps --------------------------------------------------------------------------------------
+
+    async def _claim(self, note_id: int, now: datetime) -> bool:
+        async with self.sessionmaker() as session:
+            result = await session.execute(
+                update(SimNotification)
+                .where(
+                    SimNotification.id == note_id,
+                    SimNotification.acked_at.is_(None),
+                    SimNotification.next_attempt_at <= now,
+                )
+                .values(next_attempt_at=now + CLAIM_FOR)
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+        return rows_changed(result) == 1
+
+    async def _post(self, payload: dict[str, Any]) -> str | None:
+        """None when the merchant acknowledged, else what went wrong."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=POST_TIMEOUT_SECONDS)
+        try:
+            response = await self._client.post(
+                self.url, data={k: str(v) for k, v in payload.items()}, timeout=POST_TIMEOUT_SECONDS
+            )
+        except httpx.HTTPError as exc:
+            return f"{type(exc).__name__}: {exc}"[:500]
+        body = response.text.strip()
+        if response.status_code == 200 and body == "success":
+            return None
+        return f"HTTP {response.status_code}: {body[:200]}"
+
+    async def _record(self, note: SimNotification, error: str | None, now: datetime) -> None:
+        attempts = note.attempts + 1
+        values: dict[str, Any] = {"attempts": attempts}
+        if error is None:
+            values |= {"acked_at": now, "last_error": None, "next_attempt_at": now}
+        else:
+            next_at = now + self.retry_delay(attempts)
+            values |= {"last_error": error, "next_attempt_at": next_at}
+            if next_at - note.created_at >= GIVE_UP_AFTER:
+                log.warning(
+                    "paysim: giving up notification %s for %s after %d attempts: %s",
+                    note.id, note.out_trade_no, attempts, error,
+                )
+            else:
+                log.info("paysim: notification %s for %s not acknowledged (%s); next attempt at %s",
+                         note.id, note.out_trade_no, error, next_at.isoformat())
+        async with self.sessionmaker() as session:
+            await session.execute(
+                update(SimNotification)
+                .where(SimNotification.id == note.id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+
+
+def start_notifier(app: Any, client: httpx.AsyncClient | None = None) -> Callable[[], Awaitable[None]]:
+    """Lifespan helper: puts the simulator gateway and its notifier on `app.state` (it needs
+    `app.state.settings` and `app.state.sessionmaker`), starts the delivery loop, and returns the
+    coroutine function that stops it."""
+    settings: Settings = app.state.settings
+    maker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
+    app.state.gateway = SimulatorGateway(maker, settings)
+    notifier = Notifier(maker, settings, client)
+    app.state.notifier = notifier
+    stop_event = asyncio.Event()
+    task = asyncio.create_task(notifier.run_forever(stop_event), name="paysim-notifier")
+
+    async def stop() -> None:
+        stop_event.set()
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+        await notifier.aclose()
+
+    return stop

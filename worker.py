@@ -1,0 +1,72 @@
+"""Temporal worker: every workflow and activity of the platform, on one task queue.
+
+Run `python worker.py`; scale by starting more of them (each is stateless).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.orders import OrderActivities
+from api.temporal import connect
+from config import Settings, get_settings
+from db.base import make_engine, make_sessionmaker
+from gateways.payment import PaymentGateway
+from gateways.simulator import SimulatorGateway
+from workflows.order import OrderWorkflow
+
+WORKFLOWS: list[type] = [
+    OrderWorkflow,
+]
+
+
+def build_activities(
+    sessionmaker: async_sessionmaker[AsyncSession], gateway: PaymentGateway, settings: Settings
+) -> list[Callable[..., Any]]:
+    acts: list[Callable[..., Any]] = []
+    acts += OrderActivities(sessionmaker, gateway).all()
+    return acts
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    gateway: PaymentGateway | None = None,
+    workflows: Sequence[type] | None = None,
+) -> Worker:
+    gateway = gateway or SimulatorGateway(sessionmaker, settings)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=list(workflows or WORKFLOWS),
+        activities=build_activities(sessionmaker, gateway, settings),
+        # PDF rendering and similar CPU work run as sync activities in threads
+        activity_executor=ThreadPoolExecutor(max_workers=50),
+        max_concurrent_activities=50,
+    )
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    client = await connect(settings)
+    worker = build_worker(client, settings, make_sessionmaker(engine))
+    logging.getLogger("worker").info("worker started on task queue %s", settings.task_queue)
+    try:
+        await worker.run()
+    finally:
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

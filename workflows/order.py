@@ -1,0 +1,218 @@
+"""OrderWorkflow: one order from checkout to payment (or close), and its late or duplicate payments."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.catalog import PaymentChannel
+    from domain.orders import (
+        OrderInput,
+        OrderRecord,
+        OrderState,
+        OrderView,
+        PaymentApplied,
+        PaymentReceived,
+        RefundRequest,
+        TradeOpened,
+        TradeRequest,
+        late_refund_no,
+    )
+    from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, refuse, set_status
+
+
+@workflow.defn
+class OrderWorkflow:
+    def __init__(self) -> None:
+        self.input: OrderInput | None = None
+        self.state = OrderState.PENDING
+        self.recorded = False
+        self.expires_at: datetime | None = None
+        self.trades: dict[str, TradeOpened] = {}  # by channel
+        self.channel: str | None = None
+        self.notices: list[PaymentReceived] = []
+        self.handled_trades: set[str] = set()
+        self.paid_trade_no: str | None = None
+        self.cancel_requested = False
+
+    @workflow.run
+    async def run(self, order: OrderInput) -> str:
+        self.input = order
+        now = workflow.now()
+        self.expires_at = now + timedelta(seconds=order.payment_timeout_seconds)
+        set_status(OrderState.PENDING)
+        await self._act(
+            "record_order",
+            OrderRecord(input=order, created_at=now.isoformat(), expires_at=self.expires_at.isoformat()),
+        )
+        self.recorded = True
+
+        try:
+            await workflow.wait_condition(
+                lambda: self._first_valid_payment() is not None or self.cancel_requested,
+                timeout=self.expires_at - workflow.now(),
+            )
+        except asyncio.TimeoutError:
+            pass
+
+        paid = self._first_valid_payment()
+        if paid is not None:
+            await self._accept(paid)
+        else:
+            await self._close(OrderState.CANCELLED if self.cancel_requested else OrderState.CLOSED)
+
+        # Providers retry notifications for about a day and a user may pay a second QR code:
+        # keep listening, and refund any payment that is not the one we accepted.
+        window_end = workflow.now() + timedelta(seconds=order.late_payment_window_seconds)
+        while True:
+            try:
+                await workflow.wait_condition(
+                    lambda: bool(self._unhandled()), timeout=max(window_end - workflow.now(), timedelta(0))
+                )
+            except asyncio.TimeoutError:
+                break
+            for notice in self._unhandled():
+                await self._refund_extra(notice)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state
+
+    # ---- Updates the pay page needs an answer from -------------------------------------------
+
+    @workflow.update
+    async def placed(self) -> OrderView:
+        """Returns once the order is on record, so the next page can show it."""
+        await workflow.wait_condition(lambda: self.recorded)
+        return self._view()
+
+    @workflow.update
+    async def open_trade(self, channel: str) -> OrderView:
+        assert self.input is not None and self.expires_at is not None
+        if channel not in self.trades:
+            opened: TradeOpened = await self._act(
+                "open_trade",
+                TradeRequest(
+                    order_no=self.input.order_no,
+                    channel=channel,
+                    amount_cents=self.input.amount_cents,
+                    subject=f"继续教育课程费（订单 {self.input.order_no}）",
+                    expires_at=self.expires_at.isoformat(),
+                ),
+                result_type=TradeOpened,
+            )
+            self.trades[channel] = opened
+        self.channel = channel
+        return self._view()
+
+    @open_trade.validator
+    def _validate_open_trade(self, channel: str) -> None:
+        if channel not in {c.value for c in PaymentChannel}:
+            raise refuse("PaymentChannelInvalid")
+        if self.state != OrderState.PENDING or self.cancel_requested or self._first_valid_payment():
+            raise refuse("OrderNotPayable")
+
+    @workflow.update
+    async def cancel(self) -> OrderView:
+        self.cancel_requested = True
+        await workflow.wait_condition(lambda: self.state != OrderState.PENDING)
+        return self._view()
+
+    @cancel.validator
+    def _validate_cancel(self) -> None:
+        if self.state != OrderState.PENDING or self.cancel_requested or self._first_valid_payment():
+            raise refuse("OrderNotCancellable")
+
+    @workflow.signal
+    def payment_received(self, notice: PaymentReceived) -> None:
+        # duplicates of one trade are dropped here; different trades are each settled once
+        if notice.trade_no not in {n.trade_no for n in self.notices}:
+            self.notices.append(notice)
+
+    @workflow.query
+    def view(self) -> OrderView:
+        return self._view()
+
+    # ---- steps --------------------------------------------------------------------------------
+
+    async def _accept(self, paid: PaymentReceived) -> None:
+        assert self.input is not None
+        self.handled_trades.add(paid.trade_no)
+        self.paid_trade_no = paid.trade_no
+        self.channel = paid.channel
+        applied: PaymentApplied = await self._act("apply_payment", paid, result_type=PaymentApplied)
+        self.state = OrderState.PAID
+        set_status(OrderState.PAID)
+        # the other channel's QR code must not take a second payment
+        for channel, trade in self.trades.items():
+            if channel != paid.channel:
+                await self._act("close_trade", trade.out_trade_no)
+        if applied.duplicate_cents:
+            await self._act(
+                "refund",
+                RefundRequest(
+                    refund_no=f"D-{self.input.order_no}",
+                    order_no=self.input.order_no,
+                    trade_no=paid.trade_no,
+                    amount_cents=applied.duplicate_cents,
+                    reason="duplicate_payment",
+                ),
+            )
+
+    async def _close(self, state: str) -> None:
+        assert self.input is not None
+        for trade in self.trades.values():
+            await self._act("close_trade", trade.out_trade_no)
+        await self._act("close_order", self.input.order_no, state)
+        self.state = state
+        set_status(state)
+
+    async def _refund_extra(self, notice: PaymentReceived) -> None:
+        assert self.input is not None
+        self.handled_trades.add(notice.trade_no)
+        reason = "duplicate_payment" if self.state == OrderState.PAID else "late_payment"
+        await self._act(
+            "refund",
+            RefundRequest(
+                refund_no=late_refund_no(self.input.order_no, notice.trade_no),
+                order_no=self.input.order_no,
+                trade_no=notice.trade_no,
+                amount_cents=notice.amount_cents,
+                reason=reason,
+            ),
+        )
+
+    def _unhandled(self) -> list[PaymentReceived]:
+        return [n for n in self.notices if n.trade_no not in self.handled_trades]
+
+    def _first_valid_payment(self) -> PaymentReceived | None:
+        """A payment counts toward the order only while it is open and for the full amount."""
+        if self.input is None or self.state != OrderState.PENDING:
+            return None
+        for notice in self._unhandled():
+            if notice.amount_cents == self.input.amount_cents:
+                return notice
+        return None
+
+    def _view(self) -> OrderView:
+        assert self.input is not None and self.expires_at is not None
+        trade = self.trades.get(self.channel or "")
+        return OrderView(
+            order_no=self.input.order_no,
+            state=self.state,
+            amount_cents=self.input.amount_cents,
+            expires_at=self.expires_at.isoformat(),
+            channel=self.channel,
+            qr_url=trade.qr_url if trade else None,
+            trade_no=self.paid_trade_no or (trade.trade_no if trade else None),
+        )
+
+    async def _act(self, name: str, *args: object, result_type: type | None = None):  # type: ignore[no-untyped-def]
+        return await workflow.execute_activity(
+            f"orders.{name}",
+            args=list(args),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+            result_type=result_type,
+        )
