@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WithStartWorkflowOperation
-from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
 from config import Settings
 from db.models.catalog import Course, School
@@ -70,10 +70,10 @@ async def place_order(
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         search_attributes=TypedSearchAttributes(
             [
-                TRAINEE_ID.value_set(str(trainee.id)),
-                SCHOOL_ID.value_set(str(school.id)),
-                ORDER_NO.value_set(order.order_no),
-                PROCESS_STATUS.value_set("pending"),
+                SearchAttributePair(TRAINEE_ID, str(trainee.id)),
+                SearchAttributePair(SCHOOL_ID, str(school.id)),
+                SearchAttributePair(ORDER_NO, order.order_no),
+                SearchAttributePair(PROCESS_STATUS, "pending"),
             ]
         ),
     )

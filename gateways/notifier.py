@@ -137,11 +137,19 @@ class Notifier:
             if next_at - note.created_at >= GIVE_UP_AFTER:
                 log.warning(
                     "paysim: giving up notification %s for %s after %d attempts: %s",
-                    note.id, note.out_trade_no, attempts, error,
+                    note.id,
+                    note.out_trade_no,
+                    attempts,
+                    error,
                 )
             else:
-                log.info("paysim: notification %s for %s not acknowledged (%s); next attempt at %s",
-                         note.id, note.out_trade_no, error, next_at.isoformat())
+                log.info(
+                    "paysim: notification %s for %s not acknowledged (%s); next attempt at %s",
+                    note.id,
+                    note.out_trade_no,
+                    error,
+                    next_at.isoformat(),
+                )
         async with self.sessionmaker() as session:
             await session.execute(
                 update(SimNotification)
@@ -155,7 +163,11 @@ class Notifier:
 def start_notifier(app: Any, client: httpx.AsyncClient | None = None) -> Callable[[], Awaitable[None]]:
     """Lifespan helper: puts the simulator gateway and its notifier on `app.state` (it needs
     `app.state.settings` and `app.state.sessionmaker`), starts the delivery loop, and returns the
-    coroutine function that stops it."""
+    coroutine function that stops it.
+
+    The notifier posts to `settings.base_url` with its own HTTP client, unless one is given here or
+    set beforehand as `app.state.notify_client` (tests: an `httpx.ASGITransport` client on the app)."""
+    client = client or getattr(app.state, "notify_client", None)
     settings: Settings = app.state.settings
     maker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
     app.state.gateway = SimulatorGateway(maker, settings)
@@ -171,4 +183,5 @@ def start_notifier(app: Any, client: httpx.AsyncClient | None = None) -> Callabl
             await task
         await notifier.aclose()
 
+    app.state.stop_notifier = stop  # idempotent; tests use it to take the clock into their own hands
     return stop

@@ -184,12 +184,13 @@ class SimulatorGateway:
                 .execution_options(synchronize_session=False)
             )
             if rows_changed(result) != 1:
-                await session.rollback()
                 left = trade.amount_cents - trade.refunded_cents
+                await session.rollback()
                 raise RefundRefused(f"退款金额超过可退金额（可退 {left / 100:.2f} 元）")
             now = utcnow()
-            refund = SimRefund(refund_no=refund_no, trade_no=trade_no, amount_cents=amount_cents, created_at=now)
-            session.add(refund)
+            session.add(
+                SimRefund(refund_no=refund_no, trade_no=trade_no, amount_cents=amount_cents, created_at=now)
+            )
             try:
                 await session.commit()
             except IntegrityError:

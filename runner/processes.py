@@ -57,7 +57,8 @@ class Supervisor:
     def start(self, name: str, argv: Sequence[str], env: dict[str, str] | None = None) -> Child:
         process = subprocess.Popen(
             list(argv), cwd=self.cwd, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-            start_new_session=True,
+            # Outside the terminal's foreground group a read from the tty would stop the child.
+            stdin=subprocess.DEVNULL, start_new_session=True,
         )
         child = Child(name, process)
         self.children.append(child)

@@ -147,3 +147,53 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-un
     async with httpx.AsyncClient(transport=transport, base_url="http://test", follow_redirects=False) as c:
         await c.get("/login")  # receives the CSRF cookie
         yield c
+
+
+@pytest_asyncio.fixture(scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server, for timers (30-minute close, captcha timeout, escalation)."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(BIN / "temporal-test-server"))
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace="default",
+            search_attributes={n: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for n in SEARCH_ATTRIBUTES},
+        )
+    )
+    yield env
+    await env.shutdown()
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+    "--mute-audio",
+]
+
+
+@pytest_asyncio.fixture(scope="session")
+async def browser():  # type: ignore[no-untyped-def]
+    """Debian's Chromium driven by Playwright (no browser download is possible here)."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        await b.close()
+
+
+@pytest_asyncio.fixture
+async def page(browser, live_server: str):  # type: ignore[no-untyped-def]
+    context = await browser.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    pg = await context.new_page()
+    yield pg
+    await context.close()

@@ -47,8 +47,8 @@ async def course_list(
     request: Request,
     user: CurrentTrainee,
     session: SessionDep,
-    category: int | None = None,
-    major: int | None = None,
+    category: str = "",
+    major: str = "",
     subject: str = "",
     hours: str = "",
     q: str = "",
@@ -59,10 +59,11 @@ async def course_list(
         return RedirectResponse("/supervision/bases", status_code=303)
     school_id = ctx["school"].id
     stmt = _published(school_id)
-    if category:
-        stmt = stmt.where(Course.category_id == category)
-    if major:
-        stmt = stmt.where(Course.major_id == major)
+    category_id, major_id = _parse_id(category), _parse_id(major)
+    if category_id:
+        stmt = stmt.where(Course.category_id == category_id)
+    if major_id:
+        stmt = stmt.where(Course.major_id == major_id)
     if subject in {s.value for s in SubjectCategory}:
         stmt = stmt.where(Course.subject_category == subject)
     hours_value = _parse_hours(hours)
@@ -90,7 +91,7 @@ async def course_list(
             select(Course.hours).where(Course.school_id == school_id, Course.published).distinct().order_by(Course.hours)
         )
     ).all()
-    filters = {"category": category, "major": major, "subject": subject, "hours": hours, "q": q}
+    filters = {"category": category_id, "major": major_id, "subject": subject, "hours": hours, "q": q}
     return render(
         request,
         "catalog/list.html",
@@ -129,6 +130,10 @@ async def course_detail(course_id: int, request: Request, user: CurrentTrainee, 
 
 def _published(school_id: int) -> Select[tuple[Course]]:
     return select(Course).where(Course.school_id == school_id, Course.published)
+
+
+def _parse_id(raw: str) -> int | None:
+    return int(raw) if raw.isdigit() else None
 
 
 def _parse_hours(raw: str) -> Decimal | None:

@@ -63,7 +63,10 @@ async def payment_notify(
     if order.amount_cents != notice.amount_cents:
         log.warning(
             "payment notification refused: amount %d fen does not match order %s (%d fen) (%s)",
-            notice.amount_cents, order.order_no, order.amount_cents, ref,
+            notice.amount_cents,
+            order.order_no,
+            order.amount_cents,
+            ref,
         )
         return _fail()
 
@@ -75,7 +78,8 @@ async def payment_notify(
         paid_at=notice.paid_at,
     )
     try:
-        await client.get_workflow_handle(order_workflow_id(order.order_no)).signal("payment_received", payment)
+        handle = client.get_workflow_handle(order_workflow_id(order.order_no))
+        await handle.signal("payment_received", payment)
     except RPCError as exc:
         # workflow not found / already completed / Temporal unavailable: the provider will retry
         log.warning("payment notification not delivered to order %s: %s (%s)", order.order_no, exc, ref)

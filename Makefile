@@ -1,0 +1,37 @@
+# make run: the whole platform on this machine · make test: the test suite (see docs/HACKING.md)
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_TEST_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: venv run test test-pg bench lint clean
+
+venv: $(STAMP)
+
+# Reinstall only when the dependencies changed (pyproject.toml newer than the stamp).
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -e '.[dev]'
+	touch $@
+
+run: venv
+	$(BIN)/python -m runner
+
+# pytest exits non-zero when no test ran (exit code 5), so an empty run fails too.
+test: venv
+	$(BIN)/python -m pytest -q
+
+test-pg: venv
+	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q
+
+bench: venv
+	$(BIN)/python -m bench
+
+lint: venv
+	$(BIN)/ruff check . && $(BIN)/mypy --exclude '^\.venv/' .
+
+# Everything make run created: app and Temporal databases, caught mails, generated files.
+clean:
+	rm -rf var/

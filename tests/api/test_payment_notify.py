@@ -1,0 +1,293 @@
+"""POST /payments/notify with a stub Temporal client: only genuine notifications for the right amount
+reach the order workflow; and the simulator's phone page delivers one within a second."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest_asyncio
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.service import RPCError, RPCStatusCode
+
+import db.models  # noqa: F401  (every table)
+from api.app import create_app
+from config import Settings
+from db.base import Base, make_engine, make_sessionmaker, utcnow
+from db.models.catalog import School
+from db.models.orders import Order, OrderStatus
+from db.models.paysim import SimNotification
+from db.models.users import Role, User
+from domain.orders import PaymentReceived
+from gateways.notifier import Notifier
+from gateways.payment import sign
+from gateways.simulator import SimulatorGateway
+
+SECRET = "api-test-secret"
+ORDER_NO = "20261128223015-0001"
+AMOUNT = 12000
+
+
+class FakeHandle:
+    def __init__(self, client: FakeClient, workflow_id: str) -> None:
+        self.client = client
+        self.workflow_id = workflow_id
+
+    async def signal(self, name: str, arg: Any) -> None:
+        if self.client.workflow_gone:
+            raise RPCError("workflow execution already completed", RPCStatusCode.NOT_FOUND, b"")
+        self.client.signals.append((self.workflow_id, name, arg))
+
+
+class FakeClient:
+    """Records the Signals the web app sends instead of talking to Temporal."""
+
+    def __init__(self) -> None:
+        self.signals: list[tuple[str, str, Any]] = []
+        self.workflow_gone = False
+
+    def get_workflow_handle(self, workflow_id: str) -> FakeHandle:
+        return FakeHandle(self, workflow_id)
+
+
+@dataclass
+class Stub:
+    app: FastAPI
+    http: httpx.AsyncClient
+    temporal: FakeClient
+    maker: async_sessionmaker[AsyncSession]
+    settings: Settings
+    gateway: SimulatorGateway = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.gateway = SimulatorGateway(self.maker, self.settings)
+
+
+@pytest_asyncio.fixture
+async def stub(tmp_path: Path) -> AsyncIterator[Stub]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    maker = make_sessionmaker(engine)
+    async with maker() as session:
+        school = School(code="hunau", name="湖南农业大学")
+        trainee = User(role=Role.TRAINEE, name="张三")
+        session.add_all([school, trainee])
+        await session.flush()
+        now = utcnow()
+        session.add(
+            Order(
+                order_no=ORDER_NO,
+                trainee_id=trainee.id,
+                school_id=school.id,
+                training_year=2026,
+                training_type="professional",
+                amount_cents=AMOUNT,
+                status=OrderStatus.PENDING,
+                created_at=now,
+                expires_at=now + timedelta(minutes=30),
+            )
+        )
+        await session.commit()
+
+    settings = Settings(
+        database_url=url,
+        var_dir=tmp_path,
+        base_url="http://testserver",
+        payment_notify_secret=SECRET,
+        notify_retry_seconds=0.5,
+    )
+    fake = FakeClient()
+    app = create_app(settings, temporal_client=fake)  # type: ignore[arg-type]
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    app.state.notify_client = http  # the simulator's notifications reach the app in-process
+    async with app.router.lifespan_context(app):
+        yield Stub(app=app, http=http, temporal=fake, maker=maker, settings=settings)
+    await http.aclose()
+    await engine.dispose()
+
+
+def _notice(amount: int = AMOUNT, order_no: str = ORDER_NO, secret: str = SECRET) -> dict[str, str]:
+    params = {
+        "out_trade_no": f"{order_no}-alipay",
+        "trade_no": "2026112822001000000000000001",
+        "channel": "alipay",
+        "total_amount": str(amount),
+        "trade_status": "TRADE_SUCCESS",
+        "gmt_payment": utcnow().isoformat(),
+        "notify_id": "n-1",
+    }
+    params["sign"] = sign(params, secret)
+    return params
+
+
+async def _post(stub: Stub, params: dict[str, str]) -> httpx.Response:
+    return await stub.http.post("/payments/notify", data=params)
+
+
+async def test_genuine_notification_signals_the_order_workflow(stub: Stub) -> None:
+    resp = await _post(stub, _notice())
+    assert resp.status_code == 200
+    assert resp.text == "success"
+    assert len(stub.temporal.signals) == 1
+    workflow_id, name, payment = stub.temporal.signals[0]
+    assert (workflow_id, name) == (f"order-{ORDER_NO}", "payment_received")
+    assert isinstance(payment, PaymentReceived)
+    assert payment.amount_cents == AMOUNT
+    assert payment.trade_no == "2026112822001000000000000001"
+    assert payment.out_trade_no == f"{ORDER_NO}-alipay"
+
+
+async def test_forged_signature_is_refused(stub: Stub, caplog) -> None:  # type: ignore[no-untyped-def]
+    resp = await _post(stub, _notice(secret="not-the-provider"))
+    assert (resp.status_code, resp.text) == (400, "fail")
+    assert stub.temporal.signals == []
+    assert "signature" in caplog.text
+
+
+async def test_tampered_amount_is_refused(stub: Stub) -> None:
+    params = _notice()
+    params["total_amount"] = "1"
+    resp = await _post(stub, params)
+    assert (resp.status_code, resp.text) == (400, "fail")
+    assert stub.temporal.signals == []
+
+
+async def test_amount_not_matching_the_order_is_refused(stub: Stub, caplog) -> None:  # type: ignore[no-untyped-def]
+    resp = await _post(stub, _notice(amount=AMOUNT - 1))  # genuinely signed, wrong amount
+    assert (resp.status_code, resp.text) == (400, "fail")
+    assert stub.temporal.signals == []
+    assert "does not match order" in caplog.text
+
+
+async def test_unknown_order_is_refused(stub: Stub) -> None:
+    resp = await _post(stub, _notice(order_no="20990101000000-9999"))
+    assert (resp.status_code, resp.text) == (400, "fail")
+    assert stub.temporal.signals == []
+
+
+async def test_missing_field_is_refused(stub: Stub) -> None:
+    params = _notice()
+    del params["trade_no"]
+    resp = await _post(stub, params)
+    assert (resp.status_code, resp.text) == (400, "fail")
+    assert stub.temporal.signals == []
+
+
+async def test_finished_workflow_answers_fail_so_the_provider_retries(stub: Stub) -> None:
+    stub.temporal.workflow_gone = True
+    resp = await _post(stub, _notice())
+    assert resp.text == "fail" and resp.status_code != 200
+
+
+async def _open_trade(stub: Stub, channel: str = "alipay"):  # type: ignore[no-untyped-def]
+    return await stub.gateway.precreate(
+        order_no=ORDER_NO,
+        channel=channel,
+        amount_cents=AMOUNT,
+        subject=f"继续教育课程费（订单 {ORDER_NO}）",
+        expires_at=(utcnow() + timedelta(minutes=30)).isoformat(),
+    )
+
+
+async def test_phone_page_pays_and_the_notification_arrives_within_a_second(stub: Stub) -> None:
+    trade = await _open_trade(stub)
+    page = await stub.http.get(f"/paysim/scan/{trade.trade_no}")
+    assert page.status_code == 200
+    for text in (
+        "支付宝",
+        "湖南农业大学",
+        "¥120.00",
+        "确认支付",
+        'id="sim-pay"',
+        "此页面模拟手机扫码后的支付页面",
+    ):
+        assert text in page.text
+
+    token = stub.http.cookies.get("csrftoken") or ""
+    paid = await stub.http.post(f"/paysim/scan/{trade.trade_no}/pay", headers={"X-CSRF-Token": token})
+    assert paid.status_code == 200
+    assert "支付成功" in paid.text
+
+    for _ in range(20):  # the pay action kicks the sender: no waiting for its next round
+        if stub.temporal.signals:
+            break
+        await asyncio.sleep(0.05)
+    assert [s[2].trade_no for s in stub.temporal.signals] == [trade.trade_no]
+    async with stub.maker() as session:
+        note = (await session.scalars(select(SimNotification))).one()
+    assert note.acked_at is not None and note.attempts == 1
+
+    again = await stub.http.post(f"/paysim/scan/{trade.trade_no}/pay", headers={"X-CSRF-Token": token})
+    assert again.status_code == 409 and "该订单已支付" in again.text
+
+
+async def test_phone_page_refuses_a_closed_trade(stub: Stub) -> None:
+    trade = await _open_trade(stub, channel="wechat")
+    await stub.gateway.close(out_trade_no=trade.out_trade_no)
+    page = await stub.http.get(f"/paysim/scan/{trade.trade_no}")
+    assert "微信支付" in page.text and "交易已关闭" in page.text and 'id="sim-pay"' not in page.text
+    token = stub.http.cookies.get("csrftoken") or ""
+    resp = await stub.http.post(f"/paysim/scan/{trade.trade_no}/pay", headers={"X-CSRF-Token": token})
+    assert resp.status_code == 409 and "交易已关闭" in resp.text
+    assert stub.temporal.signals == []
+
+
+async def test_unacknowledged_notification_is_retried_with_doubling_delay(stub: Stub) -> None:
+    """The merchant refuses (workflow gone): the simulator retries 0.5 s, 1 s, 2 s ... later, until
+    the answer is `success`."""
+    await stub.app.state.stop_notifier()  # a sender of our own, with the clock in our hands
+    notifier = Notifier(stub.maker, stub.settings, stub.http)
+    stub.temporal.workflow_gone = True
+    trade = await _open_trade(stub)
+    await stub.gateway.pay(trade.trade_no)
+    t0 = utcnow()
+
+    async def note() -> SimNotification:
+        async with stub.maker() as session:
+            return (await session.scalars(select(SimNotification))).one()
+
+    assert await notifier.deliver_due(t0) == 0
+    first = await note()
+    assert first.attempts == 1 and first.acked_at is None and "fail" in (first.last_error or "")
+    assert first.next_attempt_at == t0 + timedelta(seconds=0.5)
+
+    assert await notifier.deliver_due(t0 + timedelta(seconds=0.4)) == 0  # not due yet: no attempt
+    assert (await note()).attempts == 1
+
+    assert await notifier.deliver_due(t0 + timedelta(seconds=0.5)) == 0
+    second = await note()
+    assert second.attempts == 2 and second.next_attempt_at == t0 + timedelta(seconds=1.5)  # 0.5 s, then 1 s
+
+    stub.temporal.workflow_gone = False
+    assert await notifier.deliver_due(t0 + timedelta(seconds=1.5)) == 1
+    done = await note()
+    assert done.acked_at is not None and done.attempts == 3
+    assert len(stub.temporal.signals) == 1
+    # once acknowledged it is never sent again
+    assert await notifier.deliver_due(t0 + timedelta(hours=2)) == 0
+    assert len(stub.temporal.signals) == 1
+
+
+async def test_notifications_are_given_up_after_a_day(stub: Stub) -> None:
+    await stub.app.state.stop_notifier()
+    notifier = Notifier(stub.maker, stub.settings, stub.http)
+    trade = await _open_trade(stub)
+    await stub.gateway.pay(trade.trade_no)
+    assert await notifier.deliver_due(utcnow() + timedelta(hours=24, seconds=1)) == 0
+    assert stub.temporal.signals == []
+
+
+def test_retry_delay_doubles_up_to_an_hour(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path, notify_retry_seconds=2)
+    notifier = Notifier(None, settings)  # type: ignore[arg-type]
+    delays = [notifier.retry_delay(n).total_seconds() for n in (1, 2, 3, 4, 12, 30)]
+    assert delays == [2, 4, 8, 16, 3600, 3600]

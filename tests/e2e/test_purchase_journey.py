@@ -1,0 +1,56 @@
+"""Browser journey: QR login → choose two courses → cart → year and type → 支付宝 → 模拟支付 → 我的课程."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.e2e.journeys import enter_school, pay_with_alipay, qr_login
+from tests.support import make_trainee
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_login_choose_two_courses_and_pay(page: Page, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    trainee = await make_trainee(sessionmaker, "购课学员")
+    await qr_login(page, trainee.name)
+    await enter_school(page)
+
+    # 在线课程 → filter to 公共科目 → 加入购物车 on two courses
+    await page.click("nav >> text=在线课程")
+    await page.select_option("select[name=subject]", "public")
+    first = page.locator(".course-card", has_text="法治政府建设与依法行政")
+    await first.locator("text=加入购物车").click()
+    await expect(first.locator("text=去购物车")).to_be_visible()
+    await page.goto("/courses?q=心理健康")
+    second = page.locator(".course-card", has_text="心理健康与压力管理")
+    await second.locator("text=加入购物车").click()
+    await expect(page.locator("#nav-cart .badge")).to_have_text("2")
+    await second.locator("text=去购物车").click()
+
+    # 购物车: tick both, 确认支付 → 培训年份 and 培训类型 → 确认
+    await page.check("#check-all")
+    await expect(page.locator("#sel-total")).to_have_text("¥70.00")
+    await page.click("#confirm-pay")
+    await page.select_option("#training_year", str(date.today().year))
+    await page.select_option("#training_type", "in_post")
+    await page.click("#confirm-year-type")
+    await page.wait_for_url("**/orders/*/pay")
+    await expect(page.locator("text=¥70.00").first).to_be_visible()
+
+    await pay_with_alipay(page)
+    rows = page.locator("#my-course-list tr[data-enrollment-id]")
+    await expect(rows).to_have_count(2)
+    await expect(page.locator("#my-course-list")).to_contain_text("法治政府建设与依法行政")
+    await expect(page.locator("#my-course-list")).to_contain_text("心理健康与压力管理")
+
+
+async def test_expired_login_qr_says_so(page: Page, app) -> None:  # type: ignore[no-untyped-def]
+    app.state.settings.login_qr_ttl_seconds, saved = 1, app.state.settings.login_qr_ttl_seconds
+    try:
+        await page.goto("/login")
+        await expect(page.locator("text=二维码已过期")).to_be_visible(timeout=10_000)
+    finally:
+        app.state.settings.login_qr_ttl_seconds = saved
