@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.certificates import CertificateActivities
 from activities.orders import OrderActivities
 from api.temporal import connect
 from config import Settings, get_settings
@@ -33,6 +34,7 @@ def build_activities(
 ) -> list[Callable[..., Any]]:
     acts: list[Callable[..., Any]] = []
     acts += OrderActivities(sessionmaker, gateway).all()
+    acts += CertificateActivities(sessionmaker, settings).all()
     return acts
 
 

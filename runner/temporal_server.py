@@ -32,7 +32,7 @@ class DevServer:
     port: int = 7233
     ui_port: int = 8233
     namespace: str = "default"
-    log_level: str = "warn"
+    log_level: str = "error"  # warn prints a dozen harmless lines on every Ctrl-C
 
     @property
     def address(self) -> str:

@@ -55,7 +55,7 @@ def test_dev_server_command_persists_state_and_registers_search_attributes() -> 
     flags = dict(zip(command[3:15:2], command[4:15:2], strict=True))
     assert flags == {
         "--db-filename": "var/temporal.db", "--ip": "127.0.0.1", "--port": "7233", "--ui-port": "8233",
-        "--namespace": "default", "--log-level": "warn",
+        "--namespace": "default", "--log-level": "error",
     }
     pairs = [command[i + 1] for i, arg in enumerate(command) if arg == "--search-attribute"]
     assert pairs == [f"{name}=Keyword" for name in SEARCH_ATTRIBUTES]

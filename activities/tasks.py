@@ -1,0 +1,114 @@
+"""The reviewer inbox's projection: human tasks and their audit trail (docs/INBOX.md).
+
+Only these activities write a task's process columns; the inbox API writes nothing but the claim
+(assignee) with a conditional UPDATE. Every activity is idempotent: a retry changes nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from db.base import utcnow
+from db.models.tasks import ReviewTask, TaskEvent, TaskStatus
+from domain.review import CloseTask, OpenTask
+
+
+async def add_event(
+    session: AsyncSession, task_id: int, action: str, actor_id: int | None, comment: str = ""
+) -> None:
+    """Appends one audit-trail entry (the caller commits). Shared with the inbox API's claim/release."""
+    last = await session.scalar(select(func.max(TaskEvent.seq)).where(TaskEvent.task_id == task_id))
+    session.add(
+        TaskEvent(task_id=task_id, action=action, actor_id=actor_id, comment=comment, seq=(last or 0) + 1)
+    )
+
+
+class TaskActivities:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+
+    @activity.defn(name="tasks.open")
+    async def open(self, req: OpenTask) -> int:
+        async with self.sessionmaker() as session:
+            existing = await session.scalar(select(ReviewTask.id).where(ReviewTask.task_key == req.task_key))
+            if existing is not None:
+                return existing  # a retried activity: the task is already there
+            task = ReviewTask(
+                task_key=req.task_key,
+                kind=req.kind,
+                subject=req.subject,
+                queue=req.queue,
+                workflow_id=req.workflow_id,
+                submitter_id=req.submitter_id,
+                payload=dict(req.payload),
+                status=TaskStatus.OPEN,
+                created_at=utcnow(),
+                due_at=datetime.fromisoformat(req.due_at),
+            )
+            session.add(task)
+            try:
+                await session.flush()
+                await add_event(session, task.id, "created", req.submitter_id)
+                await session.commit()
+            except IntegrityError:
+                # two attempts raced on the unique task_key: the other one's row is the task
+                await session.rollback()
+                found = await session.scalar(select(ReviewTask.id).where(ReviewTask.task_key == req.task_key))
+                assert found is not None, req.task_key
+                return found
+            return task.id
+
+    @activity.defn(name="tasks.close")
+    async def close(self, req: CloseTask) -> None:
+        cancelled = req.outcome == "cancelled"
+        async with self.sessionmaker() as session:
+            result = await session.execute(
+                update(ReviewTask)
+                .where(ReviewTask.id == req.task_id, ReviewTask.status == TaskStatus.OPEN)
+                .values(
+                    status=TaskStatus.CANCELLED if cancelled else TaskStatus.DECIDED,
+                    decision=None if cancelled else req.outcome,
+                    reason=req.reason,
+                    decided_by=req.actor_id,
+                    decided_at=utcnow(),
+                )
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                await add_event(session, req.task_id, req.outcome, req.actor_id, req.reason)
+            await session.commit()
+
+    @activity.defn(name="tasks.remind")
+    async def remind(self, task_id: int) -> None:
+        async with self.sessionmaker() as session:
+            result = await session.execute(
+                update(ReviewTask)
+                .where(
+                    ReviewTask.id == task_id,
+                    ReviewTask.status == TaskStatus.OPEN,
+                    ReviewTask.reminded_at.is_(None),
+                )
+                .values(reminded_at=utcnow())
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                await add_event(session, task_id, "reminded", None, "任务即将到期，请尽快处理")
+            await session.commit()
+
+    @activity.defn(name="tasks.mark_overdue")
+    async def mark_overdue(self, task_id: int) -> None:
+        async with self.sessionmaker() as session:
+            result = await session.execute(
+                update(ReviewTask)
+                .where(ReviewTask.id == task_id, ReviewTask.status == TaskStatus.OPEN, ReviewTask.overdue.is_(False))
+                .values(overdue=True)
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                await add_event(session, task_id, "overdue", None, "已超过处理期限")
+            await session.commit()
+
+    def all(self) -> list:  # type: ignore[type-arg]
+        return [self.open, self.close, self.remind, self.mark_overdue]

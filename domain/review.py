@@ -1,0 +1,92 @@
+"""The reviewer inbox's shared shapes: every review process (invoice, qualification, hours) uses them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class Queue:
+    """Candidate groups: who may claim and decide a task."""
+
+    FINANCE = "finance"
+    ADMIN = "admin"
+
+    @staticmethod
+    def school(school_id: int) -> str:
+        return f"school:{school_id}"
+
+
+class TaskKind:
+    PERSONAL_INVOICE = "personal_invoice"
+    UNIT_QUALIFICATION = "unit_qualification"
+    UNIT_INVOICE = "unit_invoice"
+    HOURS_DECLARATION = "hours_declaration"
+
+    LABELS = {
+        PERSONAL_INVOICE: "个人发票",
+        UNIT_QUALIFICATION: "集体开票资格",
+        UNIT_INVOICE: "单位开票",
+        HOURS_DECLARATION: "学时申报",
+    }
+
+
+@dataclass
+class OpenTask:
+    task_key: str  # business key: the same workflow step never opens two tasks
+    kind: str
+    subject: str
+    queue: str
+    workflow_id: str
+    submitter_id: int | None
+    due_at: str  # ISO 8601
+    payload: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ItemDecision:
+    approve: bool
+    reason: str = ""
+
+
+@dataclass
+class Decision:
+    """A reviewer's decision, sent to the workflow as the Update `decide`."""
+
+    task_id: int
+    reviewer_id: int
+    approve: bool
+    reason: str = ""
+    # per-record decisions (hours declarations), keyed by str(record id)
+    items: dict[str, ItemDecision] = field(default_factory=dict)
+
+
+@dataclass
+class CloseTask:
+    task_id: int
+    outcome: str  # approved / rejected / cancelled
+    actor_id: int | None
+    reason: str = ""
+
+
+def queues_for(role: str, school_id: int | None) -> list[str]:
+    """The candidate groups a staff member belongs to (role names as in db.models.users.Role)."""
+    if role == "finance":
+        return [Queue.FINANCE]
+    if role == "admin":
+        return [Queue.ADMIN]
+    if role == "school_reviewer" and school_id is not None:
+        return [Queue.school(school_id)]
+    return []
+
+
+def decision_refusal(decision: Decision, waiting_task_id: int | None, decided: bool) -> str | None:
+    """The refusal code for a decision the workflow must not accept, or None.
+
+    Every review workflow's `decide` validator uses this, so the inbox behaves the same for all kinds."""
+    if decided or waiting_task_id is None or decision.task_id != waiting_task_id:
+        return "TaskAlreadyDecided"
+    if not decision.approve and not decision.items and not decision.reason.strip():
+        return "RejectReasonRequired"
+    if any(not item.approve and not item.reason.strip() for item in decision.items.values()):
+        return "RejectReasonRequired"
+    return None
