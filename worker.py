@@ -16,16 +16,19 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.certificates import CertificateActivities
+from activities.hours import HoursActivities
 from activities.orders import OrderActivities
 from api.temporal import connect
 from config import Settings, get_settings
 from db.base import make_engine, make_sessionmaker
 from gateways.payment import PaymentGateway
 from gateways.simulator import SimulatorGateway
+from workflows.hours_declaration import HoursDeclarationWorkflow
 from workflows.order import OrderWorkflow
 
 WORKFLOWS: list[type] = [
     OrderWorkflow,
+    HoursDeclarationWorkflow,
 ]
 
 
@@ -35,6 +38,7 @@ def build_activities(
     acts: list[Callable[..., Any]] = []
     acts += OrderActivities(sessionmaker, gateway).all()
     acts += CertificateActivities(sessionmaker, settings).all()
+    acts += HoursActivities(sessionmaker, settings).all()
     return acts
 
 

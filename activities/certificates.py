@@ -114,7 +114,9 @@ class CertificateActivities:
         relative = f"{CERT_DIR}/{cert.cert_no}.pdf"
         await asyncio.to_thread(_write_atomically, self.settings.files_dir / relative, pdf)
         async with self.sessionmaker() as session:
-            await session.execute(update(Certificate).where(Certificate.id == cert.id).values(pdf_path=relative))
+            await session.execute(
+                update(Certificate).where(Certificate.id == cert.id).values(pdf_path=relative)
+            )
             await session.commit()
         cert.pdf_path = relative
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -32,7 +32,6 @@ from domain.orders import (
     TradeRequest,
 )
 from gateways.payment import PaymentGateway, order_no_of
-from sqlalchemy import func
 
 
 class OrderActivities:
@@ -81,9 +80,7 @@ class OrderActivities:
             expires_at=req.expires_at,
         )
         async with self.sessionmaker() as session:
-            await session.execute(
-                update(Order).where(Order.order_no == req.order_no).values(channel=req.channel)
-            )
+            await session.execute(update(Order).where(Order.order_no == req.order_no).values(channel=req.channel))
             await session.commit()
         return TradeOpened(out_trade_no=trade.out_trade_no, trade_no=trade.trade_no, qr_url=trade.qr_url)
 

@@ -8,24 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from db.base import utcnow
-from db.models.tasks import ReviewTask, TaskEvent, TaskStatus
+from db.models.tasks import ReviewTask, TaskStatus
+from db.task_events import add_event
 from domain.review import CloseTask, OpenTask
-
-
-async def add_event(
-    session: AsyncSession, task_id: int, action: str, actor_id: int | None, comment: str = ""
-) -> None:
-    """Appends one audit-trail entry (the caller commits). Shared with the inbox API's claim/release."""
-    last = await session.scalar(select(func.max(TaskEvent.seq)).where(TaskEvent.task_id == task_id))
-    session.add(
-        TaskEvent(task_id=task_id, action=action, actor_id=actor_id, comment=comment, seq=(last or 0) + 1)
-    )
 
 
 class TaskActivities:
@@ -103,7 +94,11 @@ class TaskActivities:
         async with self.sessionmaker() as session:
             result = await session.execute(
                 update(ReviewTask)
-                .where(ReviewTask.id == task_id, ReviewTask.status == TaskStatus.OPEN, ReviewTask.overdue.is_(False))
+                .where(
+                    ReviewTask.id == task_id,
+                    ReviewTask.status == TaskStatus.OPEN,
+                    ReviewTask.overdue.is_(False),
+                )
                 .values(overdue=True)
             )
             if result.rowcount == 1:  # type: ignore[attr-defined]

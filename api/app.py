@@ -60,7 +60,18 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
 
 def _include_routers(app: FastAPI) -> None:
     # One line per area; keep this list in the manual's order.
-    from api.routers import auth, cart, cashier, catalog, my_courses, orders, payments, paysim, portal
+    from api.routers import (
+        auth,
+        cart,
+        cashier,
+        catalog,
+        certificates,
+        my_courses,
+        orders,
+        payments,
+        paysim,
+        portal,
+    )
 
     app.include_router(auth.router)
     app.include_router(portal.router)
@@ -71,3 +82,4 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(paysim.router)
     app.include_router(payments.router)
     app.include_router(my_courses.router)
+    app.include_router(certificates.router)

@@ -23,7 +23,7 @@ class LoginRequired(Exception):
 
 def message_for_update_failure(err: WorkflowUpdateFailedError) -> tuple[str, str]:
     """(code, Chinese message) of a refused Update; the workflow raises ApplicationError(type=code)."""
-    cause = err.cause
+    cause: BaseException | None = err.cause
     while cause is not None and not isinstance(cause, ApplicationError):
         cause = cause.__cause__
     if isinstance(cause, ApplicationError) and cause.type:

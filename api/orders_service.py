@@ -100,5 +100,3 @@ async def _refuse_already_held(session: AsyncSession, trainee_id: int, course_id
     )
     if held is not None:
         raise DomainError("CourseAlreadyHeld")
-
-

@@ -18,9 +18,7 @@ PAGE_SIZE = 12
 async def trainee_context(request: Request, session: AsyncSession, user: User) -> dict[str, Any]:
     school_id = request.session.get("school_id")
     school = await session.get(School, school_id) if school_id is not None else None
-    cart_count = await session.scalar(
-        select(func.count()).select_from(CartItem).where(CartItem.trainee_id == user.id)
-    )
+    cart_count = await session.scalar(select(func.count()).select_from(CartItem).where(CartItem.trainee_id == user.id))
     return {"school": school, "cart_count": cart_count or 0}
 
 

@@ -49,7 +49,9 @@ class CourseSpec:
 
 
 HUNAU_COURSES = [
-    CourseSpec(DEMO_COURSE_CODE, "演示课程：十分钟了解继续教育学习", "公需科目", "农学", "public", "1", 10, "平台讲师", 3),
+    CourseSpec(
+        DEMO_COURSE_CODE, "演示课程：十分钟了解继续教育学习", "公需科目", "农学", "public", "1", 10, "平台讲师", 3
+    ),
     CourseSpec("PUB-01", "习近平新时代中国特色社会主义思想概论", "公需科目", "农学", "public", "6", 60, "刘教授"),
     CourseSpec("PUB-02", "事业单位工作人员职业道德与行为规范", "公需科目", "农学", "public", "4", 40, "陈教授"),
     CourseSpec("PUB-03", "法治政府建设与依法行政", "公需科目", "农学", "public", "4", 40, "杨教授"),
@@ -129,7 +131,9 @@ async def _add_courses(
             code=spec.code,
             title=spec.title,
             teacher=spec.teacher,
-            description=f"《{spec.title}》由{spec.teacher}主讲，共 {spec.chapters} 讲，完成全部学习可获得 {spec.hours} 学时。",
+            description=(
+                f"《{spec.title}》由{spec.teacher}主讲，共 {spec.chapters} 讲，完成全部学习可获得 {spec.hours} 学时。"
+            ),
             subject_category=spec.subject,
             hours=Decimal(spec.hours),
             price_cents=spec.price_yuan * 100,

@@ -222,6 +222,7 @@ class DeclarationSubmitted:
 
     record_ids: list[int]
     total_hours: str
+    titles: dict[str, str] = field(default_factory=dict)  # str(record id) -> training name
 
 
 @dataclass

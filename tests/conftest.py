@@ -24,8 +24,8 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.testing import WorkflowEnvironment
 
-from config import ROOT, Settings
 import db.models  # noqa: F401
+from config import ROOT, Settings
 from db.base import Base, make_engine, make_sessionmaker
 
 BIN = Path(sys.executable).parent

@@ -42,7 +42,10 @@ async def make_staff(
     n = next(_serial)
     async with maker() as session:
         user = User(
-            role=role, username=f"{role}{n}", password_hash=hash_password(password), name=f"审核员{n}",
+            role=role,
+            username=f"{role}{n}",
+            password_hash=hash_password(password),
+            name=f"审核员{n}",
             school_id=school_id,
         )
         session.add(user)

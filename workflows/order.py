@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -50,13 +50,11 @@ class OrderWorkflow:
         )
         self.recorded = True
 
-        try:
+        with contextlib.suppress(TimeoutError):  # unpaid in time: closed below
             await workflow.wait_condition(
                 lambda: self._first_valid_payment() is not None or self.cancel_requested,
                 timeout=self.expires_at - workflow.now(),
             )
-        except asyncio.TimeoutError:
-            pass
 
         paid = self._first_valid_payment()
         if paid is not None:
@@ -72,7 +70,7 @@ class OrderWorkflow:
                 await workflow.wait_condition(
                     lambda: bool(self._unhandled()), timeout=max(window_end - workflow.now(), timedelta(0))
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
             for notice in self._unhandled():
                 await self._refund_extra(notice)

@@ -7,7 +7,6 @@ from the moment the task was opened. The task stays open and decidable after it 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -53,7 +52,7 @@ async def wait_for_decision(
             try:
                 await workflow.wait_condition(has_decision, timeout=remaining)
                 return task_id
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         await _task_activity(step, task_id)
     await workflow.wait_condition(has_decision)
@@ -101,7 +100,11 @@ class ReviewStep:
         self.decision = decision
 
     async def run(
-        self, open_task: OpenTask, remind_after: timedelta, due_after: timedelta, also: Callable[[], bool] | None = None
+        self,
+        open_task: OpenTask,
+        remind_after: timedelta,
+        due_after: timedelta,
+        also: Callable[[], bool] | None = None,
     ) -> Decision | None:
         """Waits for a decision (returned) or for `also()` (None: e.g. the submitter cancelled)."""
         await wait_for_decision(

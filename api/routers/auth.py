@@ -69,9 +69,7 @@ async def phone_confirm_page(token: str, request: Request, session: SessionDep) 
 
 
 @router.post("/m/login/{token}", response_class=HTMLResponse)
-async def phone_confirm(
-    token: str, request: Request, session: SessionDep, user_id: Annotated[int, Form()]
-) -> Response:
+async def phone_confirm(token: str, request: Request, session: SessionDep, user_id: Annotated[int, Form()]) -> Response:
     trainee = await session.get(User, user_id)
     ok = False
     if trainee is not None and trainee.role == Role.TRAINEE:

@@ -28,8 +28,10 @@ async def cart_page(request: Request, user: CurrentTrainee, session: SessionDep)
         await session.scalars(
             select(CartItem)
             .where(CartItem.trainee_id == user.id)
-            .options(selectinload(CartItem.course).selectinload(Course.school),
-                     selectinload(CartItem.course).selectinload(Course.major))
+            .options(
+                selectinload(CartItem.course).selectinload(Course.school),
+                selectinload(CartItem.course).selectinload(Course.major),
+            )
             .order_by(CartItem.added_at)
         )
     ).all()
@@ -50,7 +52,12 @@ async def buy_now(course_id: int, request: Request, user: CurrentTrainee, sessio
 
 
 async def _pay_list(
-    request: Request, session: SessionDep, user: CurrentTrainee, courses: list[Course], *, mode: str,
+    request: Request,
+    session: SessionDep,
+    user: CurrentTrainee,
+    courses: list[Course],
+    *,
+    mode: str,
     checked: set[int],
 ) -> Response:
     ctx = await trainee_context(request, session, user)

@@ -30,9 +30,7 @@ async def school_home(request: Request, user: CurrentTrainee, session: SessionDe
         await session.scalars(select(Category).where(Category.school_id == school.id).order_by(Category.sort))
     ).all()
     featured = (
-        await session.scalars(
-            _published(school.id).options(selectinload(Course.major)).order_by(Course.id).limit(8)
-        )
+        await session.scalars(_published(school.id).options(selectinload(Course.major)).order_by(Course.id).limit(8))
     ).all()
     in_cart = await _cart_course_ids(session, user.id)
     return render(
@@ -88,7 +86,10 @@ async def course_list(
     majors = (await session.scalars(select(Major).order_by(Major.id))).all()
     hour_options = (
         await session.scalars(
-            select(Course.hours).where(Course.school_id == school_id, Course.published).distinct().order_by(Course.hours)
+            select(Course.hours)
+            .where(Course.school_id == school_id, Course.published)
+            .distinct()
+            .order_by(Course.hours)
         )
     ).all()
     filters = {"category": category_id, "major": major_id, "subject": subject, "hours": hours, "q": q}
@@ -115,8 +116,12 @@ async def course_detail(course_id: int, request: Request, user: CurrentTrainee, 
     course = await session.scalar(
         select(Course)
         .where(Course.id == course_id, Course.published)
-        .options(selectinload(Course.chapters), selectinload(Course.major), selectinload(Course.category),
-                 selectinload(Course.school))
+        .options(
+            selectinload(Course.chapters),
+            selectinload(Course.major),
+            selectinload(Course.category),
+            selectinload(Course.school),
+        )
     )
     if course is None:
         raise DomainError("CourseUnavailable")
@@ -128,7 +133,7 @@ async def course_detail(course_id: int, request: Request, user: CurrentTrainee, 
     )
 
 
-def _published(school_id: int) -> Select[tuple[Course]]:
+def _published(school_id: int) -> Select[Course]:
     return select(Course).where(Course.school_id == school_id, Course.published)
 
 

@@ -48,7 +48,9 @@ async def own_certificate(session: SessionDep, user: User, cert_id: int) -> Cert
 
 
 @router.get("/my/certificates", response_class=HTMLResponse)
-async def my_certificates(request: Request, user: CurrentTrainee, session: SessionDep, page: int = 1) -> Response:
+async def my_certificates(
+    request: Request, user: CurrentTrainee, session: SessionDep, page: int = 1
+) -> Response:
     mine = select(Certificate).where(Certificate.trainee_id == user.id)
     total = await session.scalar(select(func.count()).select_from(mine.subquery())) or 0
     paging = page_numbers(page, total)
@@ -119,12 +121,14 @@ async def certificate_file(
     if path is None or not path.is_relative_to(files) or not path.is_file():
         # the issuing activity renders it right after the row is written; Temporal retries it
         raise HTTPException(status_code=409, detail=message_for("CertificatePdfPending"))
-    filename = f"学习证明-{cert.cert_no}.pdf"
+    # ASCII name for old clients, the Chinese one (RFC 5987) for the rest
+    chinese = quote(f"学习证明-{cert.cert_no}.pdf")
+    disposition = f"inline; filename=\"{cert.cert_no}.pdf\"; filename*=UTF-8''{chinese}"
     return FileResponse(
         path,
         media_type="application/pdf",
         headers={
-            "Content-Disposition": f"inline; filename=\"{cert.cert_no}.pdf\"; filename*=UTF-8''{quote(filename)}",
+            "Content-Disposition": disposition,
             "Cache-Control": "private, max-age=300",
         },
     )
@@ -190,6 +194,8 @@ async def revoke(
     )
     if getattr(changed, "rowcount", 0) != 1:
         raise DomainError("CertificateAlreadyRevoked")
-    session.add(CertificateEvent(certificate_id=cert_id, action="revoked", actor_id=user.id, reason=reason, at=now))
+    session.add(
+        CertificateEvent(certificate_id=cert_id, action="revoked", actor_id=user.id, reason=reason, at=now)
+    )
     await session.commit()
     return redirect(request, f"/staff/certificates?q={quote(cert.cert_no)}")

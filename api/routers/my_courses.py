@@ -22,8 +22,10 @@ async def my_courses(request: Request, user: CurrentTrainee, session: SessionDep
         await session.scalars(
             select(Enrollment)
             .where(Enrollment.trainee_id == user.id, Enrollment.status != EnrollmentStatus.WITHDRAWN)
-            .options(selectinload(Enrollment.course).selectinload(Course.major),
-                     selectinload(Enrollment.course).selectinload(Course.school))
+            .options(
+                selectinload(Enrollment.course).selectinload(Course.major),
+                selectinload(Enrollment.course).selectinload(Course.school),
+            )
             .order_by(Enrollment.training_year.desc(), Enrollment.id.desc())
         )
     ).all()

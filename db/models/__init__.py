@@ -1,5 +1,13 @@
 """Every model module, imported so that Base.metadata knows all tables (Alembic, tests)."""
 
-from db.models import catalog, certificates, orders, paysim, tasks, users  # noqa: F401
-from db.models import group_invoicing  # noqa: F401,E402
-from db.models import hours  # noqa: F401,E402
+from db.models import (  # noqa: F401
+    catalog,
+    certificates,
+    group_invoicing,  # noqa: F401,E402
+    hours,  # noqa: F401,E402
+    invoice_guard,  # noqa: F401,E402
+    orders,
+    paysim,
+    tasks,
+    users,
+)

@@ -40,7 +40,9 @@ class HoursRecord(Base):
     # platform: the course's school; self-declared: the school that reviews it
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), nullable=True)
     # one platform record per enrollment, however often the study workflow pushes it
-    enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollments.id"), unique=True, nullable=True)
+    enrollment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enrollments.id"), unique=True, nullable=True
+    )
     course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"), nullable=True)
     declaration_id: Mapped[int | None] = mapped_column(
         ForeignKey("hours_declarations.id"), nullable=True, index=True

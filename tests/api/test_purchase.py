@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models.catalog import Course
 from db.models.orders import Enrollment, Order
-from gateways.simulator import SimulatorGateway
 from tests.support import enter_school, eventually, htmx, login_trainee, make_trainee
 
 pytestmark = pytest.mark.usefixtures("live_server")
@@ -26,7 +25,9 @@ async def course_ids(maker: async_sessionmaker[AsyncSession], *codes: str, schoo
         return [by_code[c] for c in codes]
 
 
-async def checkout(client: httpx.AsyncClient, ids: list[int], year: int = YEAR, ttype: str = "in_post") -> httpx.Response:
+async def checkout(
+    client: httpx.AsyncClient, ids: list[int], year: int = YEAR, ttype: str = "in_post"
+) -> httpx.Response:
     data = {"course_ids": [str(i) for i in ids], "training_year": str(year), "training_type": ttype}
     return await client.post("/orders", data=data, headers=htmx(client))
 
@@ -105,7 +106,9 @@ async def test_course_already_held_for_the_year_is_refused(trainee_client, sessi
 
     async def enrolled() -> int:
         async with sessionmaker() as s:
-            return await s.scalar(select(func.count()).select_from(Enrollment).where(Enrollment.order_no == order_no)) or 0
+            return (
+                await s.scalar(select(func.count()).select_from(Enrollment).where(Enrollment.order_no == order_no)) or 0
+            )
 
     await eventually(enrolled)
     again = await checkout(client, [cid])
@@ -150,3 +153,30 @@ async def test_unsafe_request_without_csrf_token_is_refused(trainee_client, sess
     [cid] = await course_ids(sessionmaker, "IT-02")
     resp = await client.post("/cart/items", data={"course_id": str(cid)})
     assert resp.status_code == 403
+
+
+async def test_payment_after_close_is_refunded_once_and_shown(trainee_client, sessionmaker, app) -> None:  # type: ignore[no-untyped-def]
+    client = trainee_client
+    [cid] = await course_ids(sessionmaker, "ECO-03")
+    resp = await checkout(client, [cid])
+    order_no = resp.headers["HX-Redirect"].split("/")[2]
+    page = await client.post(f"/cashier/{order_no}/next", data={"channel": "wechat"}, headers=htmx(client))
+    trade_no = re.search(r"/paysim/scan/(\w+)", page.text).group(1)  # type: ignore[union-attr]
+    await client.post(f"/orders/{order_no}/cancel", headers=htmx(client))
+
+    # the phone refuses the closed trade ...
+    refused = await client.post(f"/paysim/scan/{trade_no}/pay", headers=htmx(client))
+    assert "交易已关闭" in refused.text
+    # ... but a payment that raced the close still arrives, and is refunded automatically
+    await app.state.gateway.pay(trade_no, force=True)
+    app.state.notifier.kick()
+
+    async def refunded() -> str | None:
+        detail = await client.get(f"/orders/{order_no}")
+        return detail.text if "关单后到账退款" in detail.text and "已退款" in detail.text else None
+
+    text = await eventually(refunded)
+    assert "¥40.00" in text and "已取消" in text
+    async with sessionmaker() as s:
+        enrolled = await s.scalar(select(func.count()).select_from(Enrollment).where(Enrollment.order_no == order_no))
+    assert enrolled == 0  # the closed order enrolled nobody

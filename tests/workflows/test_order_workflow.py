@@ -24,6 +24,7 @@ from domain.orders import (
     TradeOpened,
     TradeRequest,
 )
+from tests.workflows.histories import record
 from workflows.order import OrderWorkflow
 
 QUEUE = "order-test"
@@ -119,6 +120,7 @@ async def test_unpaid_order_closes_after_30_minutes_and_refunds_a_late_payment_o
 
         await env.sleep(timedelta(hours=25))
         assert await handle.result() == "closed"
+        await record(handle, "order_closed_then_late_payment")
 
 
 async def test_payment_enrolls_once_and_a_second_trade_is_refunded(env) -> None:  # type: ignore[no-untyped-def]
@@ -138,6 +140,7 @@ async def test_payment_enrolls_once_and_a_second_trade_is_refunded(env) -> None:
         assert "close_order" not in side.names()
         await env.sleep(timedelta(hours=25))
         assert await handle.result() == "paid"
+        await record(handle, "order_paid_then_duplicate_trade")
 
 
 async def test_payment_with_wrong_amount_does_not_pay_the_order(env) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,300 @@
+"""集体开票: check a submission against the rules and the read models, then start its workflow."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from config import Settings
+from db.invoice_guard import invoiced_order_nos
+from db.models.group_invoicing import UnitQualification
+from db.models.orders import Order, OrderStatus, Refund
+from db.models.users import User
+from domain.errors import DomainError
+from domain.group_invoicing import (
+    QualificationInput,
+    QualificationState,
+    QualificationView,
+    UnitInvoiceInput,
+    UnitInvoiceLine,
+    UnitInvoiceView,
+    make_application_no,
+    qualification_workflow_id,
+    refuse_new_qualification,
+    unit_invoice_workflow_id,
+    validate_qualification_form,
+    validate_unit_invoice_request,
+)
+from media.uploads import accept_authorization_image, sniff_image
+from workflows.common import BUSINESS_KEY, PROCESS_STATUS, SCHOOL_ID, TRAINEE_ID
+from workflows.unit_invoice import UnitInvoiceWorkflow
+from workflows.unit_qualification import UnitQualificationWorkflow
+
+AUTHORIZATION_DIR = "authorizations"
+
+# ---- qualification -----------------------------------------------------------------------------
+
+
+async def latest_qualification(session: AsyncSession, applicant_id: int) -> UnitQualification | None:
+    return await session.scalar(
+        select(UnitQualification)
+        .where(UnitQualification.applicant_id == applicant_id)
+        .order_by(UnitQualification.created_at.desc(), UnitQualification.id.desc())
+        .limit(1)
+    )
+
+
+async def approved_qualification(session: AsyncSession, applicant_id: int) -> UnitQualification | None:
+    return await session.scalar(
+        select(UnitQualification)
+        .where(
+            UnitQualification.applicant_id == applicant_id,
+            UnitQualification.status == QualificationState.APPROVED,
+        )
+        .order_by(UnitQualification.id.desc())
+        .limit(1)
+    )
+
+
+async def submit_qualification(
+    *,
+    session: AsyncSession,
+    client: Client,
+    settings: Settings,
+    trainee: User,
+    unit_name: str,
+    tax_id: str,
+    upload: bytes | None,
+    now: datetime,
+) -> QualificationView:
+    """Every check runs before anything is stored; a refusal leaves no file, no row, no workflow."""
+    unit_name, credit_code = validate_qualification_form(unit_name, tax_id)
+    if not upload:
+        raise DomainError("AuthorizationRequired")
+    image = accept_authorization_image(upload, settings.max_upload_bytes)
+    unit_rows = (
+        await session.execute(
+            select(UnitQualification.status, UnitQualification.attempt)
+            .where(UnitQualification.credit_code == credit_code)
+            .order_by(UnitQualification.attempt.desc())
+        )
+    ).all()
+    mine = await latest_qualification(session, trainee.id)
+    refuse_new_qualification(unit_rows[0].status if unit_rows else None, mine.status if mine else None)
+    attempt = (unit_rows[0].attempt if unit_rows else 0) + 1
+
+    relative = _store_authorization(settings, credit_code, attempt, image)
+    q = QualificationInput(
+        credit_code=credit_code,
+        attempt=attempt,
+        unit_name=unit_name,
+        applicant_id=trainee.id,
+        applicant_name=trainee.name,
+        authorization_path=relative,
+        submitted_at=now.isoformat(),
+        remind_after_seconds=settings.review_reminder_hours * 3600,
+        due_after_seconds=settings.review_due_hours * 3600,
+    )
+    workflow_id = qualification_workflow_id(credit_code, attempt)
+    start = WithStartWorkflowOperation(
+        UnitQualificationWorkflow.run,
+        q,
+        id=workflow_id,
+        task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(TRAINEE_ID, str(trainee.id)),
+                SearchAttributePair(BUSINESS_KEY, f"{credit_code}-{attempt}"),
+                SearchAttributePair(PROCESS_STATUS, QualificationState.UNDER_REVIEW),
+            ]
+        ),
+    )
+    try:
+        return await client.execute_update_with_start_workflow(
+            UnitQualificationWorkflow.submitted, start_workflow_operation=start
+        )
+    except WorkflowAlreadyStartedError:
+        # two submissions for the same unit raced: the other one is under review
+        (settings.files_dir / relative).unlink(missing_ok=True)
+        raise DomainError("QualificationPending") from None
+    # any other failure keeps the file: the workflow may have started and will need it
+
+
+def _store_authorization(settings: Settings, credit_code: str, attempt: int, image: bytes) -> str:
+    """Writes the re-encoded image under files_dir/authorizations; returns its path relative to files_dir."""
+    ext = "jpg" if sniff_image(image) == "jpeg" else "png"
+    relative = f"{AUTHORIZATION_DIR}/{credit_code}-{attempt}-{secrets.token_hex(8)}.{ext}"
+    target = settings.files_dir / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".part")
+    tmp.write_bytes(image)
+    tmp.replace(target)  # never a half-written image under the final name
+    return relative
+
+
+def authorization_file(settings: Settings, qualification: UnitQualification) -> Path:
+    path = (settings.files_dir / qualification.authorization_path).resolve()
+    if not path.is_relative_to(settings.files_dir.resolve()) or not path.is_file():
+        raise DomainError("NotFound")
+    return path
+
+
+# ---- unit invoice ----------------------------------------------------------------------------
+
+
+@dataclass
+class OpenRecord:
+    """A row of 单位开票's query: one paid, not yet invoiced order of a trainee of the unit."""
+
+    order_no: str
+    trainee_id: int
+    trainee_name: str
+    phone: str
+    titles: list[str]
+    paid_at: datetime | None
+    amount_cents: int  # what was paid and not refunded
+
+    @property
+    def phone_masked(self) -> str:
+        p = self.phone
+        return f"{p[:3]}****{p[-4:]}" if len(p) >= 11 else p
+
+
+@dataclass
+class RecordQuery:
+    unit_name: str
+    year: int
+    name: str = ""
+    phone: str = ""
+    records: list[OpenRecord] = field(default_factory=list)
+
+    @property
+    def total_cents(self) -> int:
+        return sum(r.amount_cents for r in self.records)
+
+
+async def open_records(
+    session: AsyncSession, *, school_id: int, unit_name: str, year: int, name: str = "", phone: str = ""
+) -> list[OpenRecord]:
+    """Paid orders at this school for that training year, of trainees whose unit is `unit_name`,
+    minus refunds, minus orders any invoice (personal or unit) already holds."""
+    refunded = (
+        select(Refund.order_no, func.sum(Refund.amount_cents).label("cents"))
+        .group_by(Refund.order_no)
+        .subquery()
+    )
+    stmt = (
+        select(Order, User, func.coalesce(refunded.c.cents, 0))
+        .join(User, User.id == Order.trainee_id)
+        .outerjoin(refunded, refunded.c.order_no == Order.order_no)
+        .where(
+            and_(
+                Order.status == OrderStatus.PAID,
+                Order.school_id == school_id,
+                Order.training_year == year,
+                User.unit_name == unit_name,
+            )
+        )
+        .options(selectinload(Order.items))
+        .order_by(Order.paid_at, Order.order_no)
+    )
+    if name.strip():
+        stmt = stmt.where(User.name.contains(name.strip()))
+    if phone.strip():
+        stmt = stmt.where(User.phone == phone.strip())
+    rows = (await session.execute(stmt)).all()
+    taken = await invoiced_order_nos(session, [order.order_no for order, _, _ in rows])
+    records = []
+    for order, user, refunded_cents in rows:
+        left = order.amount_cents - int(refunded_cents or 0)
+        if left <= 0 or order.order_no in taken:
+            continue
+        records.append(
+            OpenRecord(
+                order_no=order.order_no,
+                trainee_id=user.id,
+                trainee_name=user.name,
+                phone=user.phone,
+                titles=[item.title for item in order.items],
+                paid_at=order.paid_at,
+                amount_cents=left,
+            )
+        )
+    return records
+
+
+async def require_approved_unit(session: AsyncSession, trainee: User, unit_name: str) -> UnitQualification:
+    """Only the applicant of an approved qualification invoices for that unit (UnitNotApproved)."""
+    q = await approved_qualification(session, trainee.id)
+    if q is None or q.unit_name != unit_name:
+        raise DomainError("UnitNotApproved")
+    return q
+
+
+async def apply_unit_invoice(
+    *,
+    session: AsyncSession,
+    client: Client,
+    settings: Settings,
+    trainee: User,
+    school_id: int | None,
+    unit_name: str,
+    year: int,
+    order_nos: list[str],
+    email: str,
+    now: datetime,
+) -> UnitInvoiceView:
+    if school_id is None:
+        raise DomainError("SchoolRequired")
+    qualification = await require_approved_unit(session, trainee, unit_name)
+    available = {
+        r.order_no: r
+        for r in await open_records(session, school_id=school_id, unit_name=unit_name, year=year)
+    }
+    order_nos = list(dict.fromkeys(order_nos))
+    email = validate_unit_invoice_request(order_nos, {k: v.amount_cents for k, v in available.items()}, email)
+    inp = UnitInvoiceInput(
+        application_no=make_application_no(now, secrets.randbelow(10_000)),
+        applicant_id=trainee.id,
+        qualification_id=qualification.id,
+        school_id=school_id,
+        unit_name=qualification.unit_name,
+        tax_id=qualification.credit_code,
+        email=email,
+        training_year=year,
+        lines=[
+            UnitInvoiceLine(order_no=no, trainee_id=available[no].trainee_id, amount_cents=available[no].amount_cents)
+            for no in order_nos
+        ],
+        submitted_at=now.isoformat(),
+        remind_after_seconds=settings.review_reminder_hours * 3600,
+        due_after_seconds=settings.review_due_hours * 3600,
+    )
+    start = WithStartWorkflowOperation(
+        UnitInvoiceWorkflow.run,
+        inp,
+        id=unit_invoice_workflow_id(inp.application_no),
+        task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(TRAINEE_ID, str(trainee.id)),
+                SearchAttributePair(SCHOOL_ID, str(school_id)),
+                SearchAttributePair(BUSINESS_KEY, inp.application_no),
+                SearchAttributePair(PROCESS_STATUS, "pending"),
+            ]
+        ),
+    )
+    return await client.execute_update_with_start_workflow(
+        UnitInvoiceWorkflow.submitted, start_workflow_operation=start
+    )

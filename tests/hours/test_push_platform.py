@@ -1,0 +1,49 @@
+"""hours.push_platform: the study workflow's call when a course is completed (the real activity,
+on the test database)."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from activities.hours import HoursActivities
+from db.models.hours import HoursRecord
+from domain.hours_records import PlatformHours
+from tests.hours.support import make_enrollment
+from tests.support import make_trainee
+
+
+async def test_completed_course_is_recorded_once_with_its_hours(sessionmaker, settings) -> None:  # type: ignore[no-untyped-def]
+    trainee = await make_trainee(sessionmaker)
+    enrollment = await make_enrollment(sessionmaker, trainee.id, "AGR-01", year=2025, training_type="special")
+    acts = HoursActivities(sessionmaker, settings)
+
+    # retried and raced: still one record
+    ids = await asyncio.gather(*(acts.push_platform(PlatformHours(enrollment.id)) for _ in range(3)))
+    again = await acts.push_platform(PlatformHours(enrollment.id))
+    assert len(set(ids)) == 1 and again == ids[0]
+
+    async with sessionmaker() as s:
+        records = (await s.scalars(select(HoursRecord).where(HoursRecord.trainee_id == trainee.id))).all()
+    assert len(records) == 1
+    r = records[0]
+    assert (r.source, r.state_label, r.source_label) == ("platform", "已记录", "平台推送")
+    assert r.training_name == "现代农业种植技术" and r.organiser == "湖南农业大学"
+    assert r.hours == Decimal(8) and r.subject_label == "专业科目" and r.type_label == "专项培训"
+    assert r.year == 2025 and r.school_id == 1 and r.enrollment_id == enrollment.id
+
+
+async def test_each_enrollment_gets_its_own_record(sessionmaker, settings) -> None:  # type: ignore[no-untyped-def]
+    trainee = await make_trainee(sessionmaker)
+    a = await make_enrollment(sessionmaker, trainee.id, "PUB-02")
+    b = await make_enrollment(sessionmaker, trainee.id, "PUB-03")
+    acts = HoursActivities(sessionmaker, settings)
+    await acts.push_platform(PlatformHours(a.id))
+    await acts.push_platform(PlatformHours(b.id))
+    async with sessionmaker() as s:
+        total = await s.scalar(
+            select(func.sum(HoursRecord.hours)).where(HoursRecord.trainee_id == trainee.id)
+        )
+    assert total == Decimal(8)

@@ -1,0 +1,133 @@
+"""UnitInvoiceWorkflow: 单位开票 — an approved unit's application for one invoice over its trainees'
+paid orders, reviewed by finance (queue "finance"), then issued (number, PDF, e-mail).
+
+Id `unit-invoice-{application_no}`. Recording the application claims every order in the shared
+invoiced-orders guard (personal and unit invoices alike); a rejection releases them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.catalog import format_money
+    from domain.group_invoicing import (
+        UnitInvoiceDecided,
+        UnitInvoiceInput,
+        UnitInvoiceIssued,
+        UnitInvoiceRecorded,
+        UnitInvoiceState,
+        UnitInvoiceView,
+    )
+    from domain.review import Decision, OpenTask, Queue, TaskKind
+    from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, refuse, set_status
+    from workflows.review import ReviewStep
+
+
+@workflow.defn
+class UnitInvoiceWorkflow:
+    def __init__(self) -> None:
+        self.input: UnitInvoiceInput | None = None
+        self.recorded = False
+        self.state = UnitInvoiceState.PENDING
+        self.reason = ""
+        self.invoice_no = ""
+        self.review = ReviewStep()
+
+    @workflow.run
+    async def run(self, inp: UnitInvoiceInput) -> str:
+        self.input = inp
+        set_status(UnitInvoiceState.PENDING)
+        recorded: UnitInvoiceRecorded = await self._act(
+            "group_invoicing.record_unit_invoice", inp, result_type=UnitInvoiceRecorded
+        )
+        if recorded.taken_order_nos:
+            # another application took some of the orders meanwhile: nothing was written
+            self.state = UnitInvoiceState.REFUSED
+            self.recorded = True
+            set_status(self.state)
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            return self.state
+        self.recorded = True
+
+        remind_after = timedelta(seconds=inp.remind_after_seconds)
+        due_after = timedelta(seconds=inp.due_after_seconds)
+        decision = await self.review.run(self._task(due_after), remind_after, due_after)
+        assert decision is not None  # the applicant cannot withdraw a unit application
+        # the reviewer's decision is on record first; issuing may take a while (PDF)
+        await self.review.close_with_decision()
+        decided = UnitInvoiceDecided(
+            application_no=inp.application_no,
+            state=UnitInvoiceState.ISSUED if decision.approve else UnitInvoiceState.REJECTED,
+            reason=decision.reason.strip(),
+            reviewer_id=decision.reviewer_id,
+            decided_at=workflow.now().isoformat(),
+        )
+        if decision.approve:
+            issued: UnitInvoiceIssued = await self._act("unit_invoicing.issue", decided, result_type=UnitInvoiceIssued)
+            self.invoice_no = issued.invoice_no
+            self.state = UnitInvoiceState.ISSUED
+            set_status(self.state)
+            await self._act("unit_invoicing.mail", issued)
+        else:
+            await self._act("group_invoicing.reject_unit_invoice", decided)
+            self.state, self.reason = UnitInvoiceState.REJECTED, decided.reason
+            set_status(self.state)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state
+
+    def _task(self, due_after: timedelta) -> OpenTask:
+        assert self.input is not None
+        inp = self.input
+        return OpenTask(
+            task_key=f"{workflow.info().workflow_id}:review",
+            kind=TaskKind.UNIT_INVOICE,
+            subject=f"单位开票：{inp.unit_name}（{len(inp.lines)} 条记录，{format_money(inp.amount_cents)}）",
+            queue=Queue.FINANCE,
+            workflow_id=workflow.info().workflow_id,
+            submitter_id=inp.applicant_id,
+            due_at=(workflow.now() + due_after).isoformat(),
+            payload={"application_no": inp.application_no},
+        )
+
+    # ---- Updates -----------------------------------------------------------------------------
+
+    @workflow.update
+    async def submitted(self) -> UnitInvoiceView:
+        """Returns once the application is on record (the orders are now 待开票), or refuses."""
+        await workflow.wait_condition(lambda: self.recorded)
+        if self.state == UnitInvoiceState.REFUSED:
+            raise refuse("InvoiceAlreadyRequested")
+        return self._view()
+
+    @workflow.update
+    async def decide(self, decision: Decision) -> str:
+        self.review.accept(decision)
+        # finance's next page shows 已开票 / 已驳回, not a half-done state
+        await workflow.wait_condition(lambda: self.state != UnitInvoiceState.PENDING)
+        return "approved" if decision.approve else "rejected"
+
+    @decide.validator
+    def _validate_decide(self, decision: Decision) -> None:
+        self.review.validate(decision)
+
+    @workflow.query
+    def view(self) -> UnitInvoiceView:
+        return self._view()
+
+    def _view(self) -> UnitInvoiceView:
+        assert self.input is not None
+        return UnitInvoiceView(
+            application_no=self.input.application_no, state=self.state, reason=self.reason, invoice_no=self.invoice_no
+        )
+
+    async def _act(self, name: str, *args: object, result_type: type | None = None):  # type: ignore[no-untyped-def]
+        return await workflow.execute_activity(
+            name,
+            args=list(args),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+            result_type=result_type,
+        )

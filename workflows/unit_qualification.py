@@ -1,0 +1,109 @@
+"""UnitQualificationWorkflow: a unit's 集体开票 application, reviewed by the platform admin (queue "admin").
+
+Id `unit-qualification-{credit_code}-{n}`: n counts the unit's applications, so a rejected unit applies
+again under a new id while a second start of the same attempt is refused by the server.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.group_invoicing import (
+        QualificationDecided,
+        QualificationInput,
+        QualificationState,
+        QualificationView,
+    )
+    from domain.review import Decision, OpenTask, Queue, TaskKind
+    from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, set_status
+    from workflows.review import ReviewStep
+
+
+@workflow.defn
+class UnitQualificationWorkflow:
+    def __init__(self) -> None:
+        self.input: QualificationInput | None = None
+        self.qualification_id: int | None = None
+        self.state = QualificationState.UNDER_REVIEW
+        self.reason = ""
+        self.review = ReviewStep()
+
+    @workflow.run
+    async def run(self, q: QualificationInput) -> str:
+        self.input = q
+        set_status(QualificationState.UNDER_REVIEW)
+        self.qualification_id = await self._act("record_qualification", q, result_type=int)
+
+        remind_after = timedelta(seconds=q.remind_after_seconds)
+        due_after = timedelta(seconds=q.due_after_seconds)
+        decision = await self.review.run(self._task(due_after), remind_after, due_after)
+        assert decision is not None  # nothing else ends the wait: the applicant cannot withdraw
+        await self.review.close_with_decision()
+
+        state = QualificationState.APPROVED if decision.approve else QualificationState.REJECTED
+        await self._act(
+            "decide_qualification",
+            QualificationDecided(
+                qualification_id=self.qualification_id,
+                state=state,
+                reason=decision.reason.strip(),
+                reviewer_id=decision.reviewer_id,
+                decided_at=workflow.now().isoformat(),
+            ),
+        )
+        self.state, self.reason = state, decision.reason.strip()
+        set_status(state)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return state
+
+    def _task(self, due_after: timedelta) -> OpenTask:
+        assert self.input is not None and self.qualification_id is not None
+        q = self.input
+        return OpenTask(
+            task_key=f"{workflow.info().workflow_id}:review",
+            kind=TaskKind.UNIT_QUALIFICATION,
+            subject=f"集体开票资格：{q.unit_name}（{q.credit_code}）",
+            queue=Queue.ADMIN,
+            workflow_id=workflow.info().workflow_id,
+            submitter_id=q.applicant_id,
+            due_at=(workflow.now() + due_after).isoformat(),
+            payload={"qualification_id": str(self.qualification_id), "attempt": str(q.attempt)},
+        )
+
+    # ---- Updates -----------------------------------------------------------------------------
+
+    @workflow.update
+    async def submitted(self) -> QualificationView:
+        """Returns once the application is on record, so the next page shows it as 审核中."""
+        await workflow.wait_condition(lambda: self.qualification_id is not None)
+        return self._view()
+
+    @workflow.update
+    async def decide(self, decision: Decision) -> str:
+        self.review.accept(decision)
+        # the admin's next page (and the applicant's) must already show the new state
+        await workflow.wait_condition(lambda: self.state != QualificationState.UNDER_REVIEW)
+        return "approved" if decision.approve else "rejected"
+
+    @decide.validator
+    def _validate_decide(self, decision: Decision) -> None:
+        self.review.validate(decision)
+
+    @workflow.query
+    def view(self) -> QualificationView:
+        return self._view()
+
+    def _view(self) -> QualificationView:
+        return QualificationView(qualification_id=self.qualification_id or 0, state=self.state, reason=self.reason)
+
+    async def _act(self, name: str, *args: object, result_type: type | None = None):  # type: ignore[no-untyped-def]
+        return await workflow.execute_activity(
+            f"group_invoicing.{name}",
+            args=list(args),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+            result_type=result_type,
+        )
