@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     captcha_timeout_seconds: int = 90
     captcha_max_wrong: int = 3
     idle_end_seconds: int = 300
+    # Study projection (我的课程 progress) is written after this much new credit, on every chapter
+    # completion and at session end; live positions come from the workflow itself.
+    study_flush_seconds: int = 120
+    # A study run continues as new after a session once its history has this many events.
+    study_continue_after_events: int = 1000
     # Exposes the expected captcha answer to browser tests. Never on in a normal run.
     test_hooks: bool = False
 

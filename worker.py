@@ -16,8 +16,14 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.certificates import CertificateActivities
+from activities.group_invoicing import GroupInvoicingActivities
 from activities.hours import HoursActivities
+from activities.invoices import InvoiceActivities
+from activities.mail import MailActivities
 from activities.orders import OrderActivities
+from activities.study import StudyActivities
+from activities.tasks import TaskActivities
+from activities.unit_invoicing import UnitInvoicingActivities
 from api.temporal import connect
 from config import Settings, get_settings
 from db.base import make_engine, make_sessionmaker
@@ -25,10 +31,20 @@ from gateways.payment import PaymentGateway
 from gateways.simulator import SimulatorGateway
 from workflows.hours_declaration import HoursDeclarationWorkflow
 from workflows.order import OrderWorkflow
+from workflows.personal_invoice import PersonalInvoiceWorkflow
+from workflows.refund import RefundWorkflow
+from workflows.study import StudyWorkflow
+from workflows.unit_invoice import UnitInvoiceWorkflow
+from workflows.unit_qualification import UnitQualificationWorkflow
 
 WORKFLOWS: list[type] = [
     OrderWorkflow,
+    PersonalInvoiceWorkflow,
     HoursDeclarationWorkflow,
+    UnitQualificationWorkflow,
+    UnitInvoiceWorkflow,
+    StudyWorkflow,
+    RefundWorkflow,
 ]
 
 
@@ -37,8 +53,14 @@ def build_activities(
 ) -> list[Callable[..., Any]]:
     acts: list[Callable[..., Any]] = []
     acts += OrderActivities(sessionmaker, gateway).all()
+    acts += StudyActivities(sessionmaker).all()
+    acts += TaskActivities(sessionmaker).all()
+    acts += InvoiceActivities(sessionmaker, settings).all()
+    acts += MailActivities(settings).all()
     acts += CertificateActivities(sessionmaker, settings).all()
     acts += HoursActivities(sessionmaker, settings).all()
+    acts += GroupInvoicingActivities(sessionmaker).all()
+    acts += UnitInvoicingActivities(sessionmaker, settings).all()
     return acts
 
 
@@ -48,13 +70,14 @@ def build_worker(
     sessionmaker: async_sessionmaker[AsyncSession],
     gateway: PaymentGateway | None = None,
     workflows: Sequence[type] | None = None,
+    extra_activities: Sequence[Callable[..., Any]] = (),  # bench/ adds its no-op baseline here
 ) -> Worker:
     gateway = gateway or SimulatorGateway(sessionmaker, settings)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=list(workflows or WORKFLOWS),
-        activities=build_activities(sessionmaker, gateway, settings),
+        activities=[*build_activities(sessionmaker, gateway, settings), *extra_activities],
         # PDF rendering and similar CPU work run as sync activities in threads
         activity_executor=ThreadPoolExecutor(max_workers=50),
         max_concurrent_activities=50,

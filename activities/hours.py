@@ -122,16 +122,18 @@ class HoursActivities:
                 declaration.workflow_id = req.workflow_id
                 declaration.submitted_at = datetime.fromisoformat(req.submitted_at)
                 await session.commit()
-            items = (
-                await session.scalars(
+            items = [
+                i
+                for i in await session.scalars(
                     select(HoursDeclarationItem)
                     .where(HoursDeclarationItem.declaration_id == declaration.id)
                     .order_by(HoursDeclarationItem.record_id)
                 )
-            ).all()
+                if i.record_id is not None
+            ]
             total = sum((i.hours for i in items), Decimal(0))
             return DeclarationSubmitted(
-                record_ids=[i.record_id for i in items],
+                record_ids=[i.record_id for i in items if i.record_id is not None],
                 total_hours=format_hours(total),
                 titles={str(i.record_id): i.training_name for i in items},
             )

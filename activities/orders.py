@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.invoices import reverse_for_refund
 from db.base import utcnow
 from db.models.catalog import Chapter
 from db.models.orders import (
@@ -187,6 +188,12 @@ class OrderActivities:
                 .values(status=RefundStatus.DONE, done_at=datetime.fromisoformat(receipt.refunded_at))
             )
             await session.commit()
+            paid_trade_no = await session.scalar(select(Order.trade_no).where(Order.order_no == req.order_no))
+        if req.trade_no == paid_trade_no:
+            # 红冲 with the refund: a refund of the accepted payment reverses the order's invoice, if it
+            # had one (keyed by refund_no, so a retry records it once; a late or duplicate trade's
+            # refund was never invoiced).
+            await reverse_for_refund(self.sessionmaker, req.order_no, req.refund_no, req.amount_cents)
         return RefundDone(refund_no=req.refund_no, amount_cents=receipt.amount_cents, refunded_at=receipt.refunded_at)
 
     def all(self) -> list:  # type: ignore[type-arg]

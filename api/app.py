@@ -66,11 +66,16 @@ def _include_routers(app: FastAPI) -> None:
         cashier,
         catalog,
         certificates,
+        group_invoicing,
+        hours,
+        inbox,
+        invoices,
         my_courses,
         orders,
         payments,
         paysim,
         portal,
+        study,
     )
 
     app.include_router(auth.router)
@@ -82,4 +87,9 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(paysim.router)
     app.include_router(payments.router)
     app.include_router(my_courses.router)
+    app.include_router(study.router)
     app.include_router(certificates.router)
+    app.include_router(invoices.router)
+    app.include_router(group_invoicing.router)
+    app.include_router(hours.router)
+    app.include_router(inbox.router)

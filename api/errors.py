@@ -47,6 +47,7 @@ def _escape(text: str) -> str:
 
 
 STATUS_FOR_CODE = {"NotFound": 404, "OrderNotFound": 404, "Forbidden": 403}
+STATUS_FOR_CODE.update({"TaskNotFound": 404, "InvoiceNotFound": 404})
 
 
 def install(app: FastAPI) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from temporalio.client import Client, WithStartWorkflowOperation
@@ -17,7 +17,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from config import Settings
 from db.invoice_guard import invoiced_order_nos
 from db.models.group_invoicing import UnitQualification
-from db.models.orders import Order, OrderStatus, Refund
+from db.models.orders import Order, OrderStatus
 from db.models.users import User
 from domain.errors import DomainError
 from domain.group_invoicing import (
@@ -34,6 +34,7 @@ from domain.group_invoicing import (
     validate_qualification_form,
     validate_unit_invoice_request,
 )
+from domain.personal_invoice import invoiceable_cents
 from media.uploads import accept_authorization_image, sniff_image
 from workflows.common import BUSINESS_KEY, PROCESS_STATUS, SCHOOL_ID, TRAINEE_ID
 from workflows.unit_invoice import UnitInvoiceWorkflow
@@ -187,25 +188,17 @@ async def open_records(
     session: AsyncSession, *, school_id: int, unit_name: str, year: int, name: str = "", phone: str = ""
 ) -> list[OpenRecord]:
     """Paid orders at this school for that training year, of trainees whose unit is `unit_name`,
-    minus refunds, minus orders any invoice (personal or unit) already holds."""
-    refunded = (
-        select(Refund.order_no, func.sum(Refund.amount_cents).label("cents"))
-        .group_by(Refund.order_no)
-        .subquery()
-    )
+    less what was refunded, without the orders an invoice (personal or unit) already holds."""
     stmt = (
-        select(Order, User, func.coalesce(refunded.c.cents, 0))
+        select(Order, User)
         .join(User, User.id == Order.trainee_id)
-        .outerjoin(refunded, refunded.c.order_no == Order.order_no)
         .where(
-            and_(
-                Order.status == OrderStatus.PAID,
-                Order.school_id == school_id,
-                Order.training_year == year,
-                User.unit_name == unit_name,
-            )
+            Order.status == OrderStatus.PAID,
+            Order.school_id == school_id,
+            Order.training_year == year,
+            User.unit_name == unit_name,
         )
-        .options(selectinload(Order.items))
+        .options(selectinload(Order.items), selectinload(Order.refunds))
         .order_by(Order.paid_at, Order.order_no)
     )
     if name.strip():
@@ -213,10 +206,12 @@ async def open_records(
     if phone.strip():
         stmt = stmt.where(User.phone == phone.strip())
     rows = (await session.execute(stmt)).all()
-    taken = await invoiced_order_nos(session, [order.order_no for order, _, _ in rows])
+    taken = await invoiced_order_nos(session, [order.order_no for order, _ in rows])
     records = []
-    for order, user, refunded_cents in rows:
-        left = order.amount_cents - int(refunded_cents or 0)
+    for order, user in rows:
+        # the same rule as the personal invoice: refunds of the accepted payment reduce the amount
+        refunds = [(r.trade_no, r.amount_cents) for r in order.refunds]
+        left = invoiceable_cents(order.amount_cents, order.trade_no, refunds)
         if left <= 0 or order.order_no in taken:
             continue
         records.append(
@@ -262,7 +257,12 @@ async def apply_unit_invoice(
         for r in await open_records(session, school_id=school_id, unit_name=unit_name, year=year)
     }
     order_nos = list(dict.fromkeys(order_nos))
-    email = validate_unit_invoice_request(order_nos, {k: v.amount_cents for k, v in available.items()}, email)
+    email = validate_unit_invoice_request(
+        order_nos,
+        {k: v.amount_cents for k, v in available.items()},
+        await invoiced_order_nos(session, order_nos),
+        email,
+    )
     inp = UnitInvoiceInput(
         application_no=make_application_no(now, secrets.randbelow(10_000)),
         applicant_id=trainee.id,

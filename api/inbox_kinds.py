@@ -15,7 +15,10 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
+from db.models.invoices import PersonalInvoiceApplication, PersonalInvoiceItem
+from db.models.orders import Order
 from db.models.tasks import ReviewTask
 
 Loader = Callable[[AsyncSession, ReviewTask], Awaitable[dict[str, Any]]]
@@ -53,23 +56,17 @@ def kind_templates(kind: str) -> list[str]:
 
 @loader("personal_invoice")
 async def personal_invoice(session: AsyncSession, task: ReviewTask) -> dict[str, Any]:
-    from db.models.invoices import InvoiceApplication, InvoiceItem
-    from db.models.orders import Order
-
     application_no = (task.payload or {}).get("application_no", "")
-    application = await session.get(InvoiceApplication, application_no)
+    application = await session.get(PersonalInvoiceApplication, application_no)
     if application is None:
         return await default_loader(session, task)
     rows = (
         await session.execute(
-            select(InvoiceItem, Order)
-            .join(Order, Order.order_no == InvoiceItem.order_no)
-            .where(InvoiceItem.application_no == application_no)
-            .order_by(InvoiceItem.id)
+            select(PersonalInvoiceItem, Order)
+            .join(Order, Order.order_no == PersonalInvoiceItem.order_no)
+            .where(PersonalInvoiceItem.application_no == application_no)
+            .options(selectinload(Order.items))
+            .order_by(PersonalInvoiceItem.id)
         )
     ).all()
-    orders = []
-    for item, order in rows:
-        await session.refresh(order, ["items"])
-        orders.append({"order": order, "amount_cents": item.amount_cents})
-    return {"application": application, "orders": orders}
+    return {"application": application, "orders": [{"order": o, "amount_cents": i.amount_cents} for i, o in rows]}

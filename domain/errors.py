@@ -27,10 +27,15 @@ MESSAGES: dict[str, str] = {
     "CaptchaWrong": "验证码错误，请重新输入",
     "CaptchaTimeout": "验证码超时未输入，已退出播放，请重新打开学习",
     "SessionEnded": "学习会话已结束，请重新打开学习",
+    "SessionReplaced": "该课程已在其他页面打开学习，本页面已停止播放",
+    "CaptchaTooManyWrong": "验证码连续输入错误次数过多，已退出播放，请重新打开学习",
+    "ChapterDone": "本章节已学完，请学习下一章节",
+    "CourseCompleted": "该课程已全部学完",
     # Swap / withdraw
     "SwapOnlyUnstudied": "只有未学习的课程才可以进行换课",
     "SwapSameMajorAndHours": "只能更换同专业下相同学时的课程",
     "WithdrawOnlyUnstudied": "只有未学习的课程才可以进行退课",
+    "CourseWithdrawn": "该课程已退课",
     # Certificates
     "EnrollmentNotCompleted": "课程尚未学完，不能出具学习证明",
     "CertificateNotFound": "未找到该学习证明，请核对二维码或证明编号",
@@ -48,6 +53,13 @@ MESSAGES: dict[str, str] = {
     "EmailInvalid": "请填写正确的电子邮箱，用于接收电子发票",
     "InvoiceAlreadyRequested": "所选订单已申请或已开具发票",
     "UnitNotApproved": "单位尚未通过集体开票审核",
+    # Personal invoice (个人发票)
+    "InvoiceOrdersRequired": "请勾选要开票的订单",
+    "InvoiceMixedSchools": "一次申请只能包含同一学校的订单，请按学校分别申请",
+    "OrderNotInvoiceable": "所选订单不可开票（未支付或已全额退款）",
+    "InvoiceNotFound": "发票申请不存在",
+    "InvoiceNotCancellable": "该发票申请已处理，不能取消",
+    "InvoicePdfPending": "电子发票正在生成，请稍后再试",
     # Group invoicing (集体开票)
     "UnitNameRequired": "请输入单位名称",
     "UnitNameTooLong": "单位名称过长",
@@ -83,11 +95,16 @@ MESSAGES: dict[str, str] = {
     "DeclarationEmpty": "该申报中没有学时记录",
     "ReviewSchoolRequired": "请选择审核学校",
     "ItemDecisionRequired": "请对每条学时记录选择通过或驳回",
+    "ItemDecisionConflict": "逐条审核结果均为通过，与驳回不一致，请将需驳回的记录选择为驳回并填写原因",
+    "HoursDuplicatePending": "该培训的学时已在申报中，不能重复申报",
+    "HoursDuplicateSelected": "所选记录中有同一培训的重复记录，请只保留一条",
     # Review
     "TaskAlreadyDecided": "该任务已处理",
     "TaskNotClaimed": "请先领取该任务",
     "TaskClaimedByOther": "该任务已被他人领取",
     "RejectReasonRequired": "驳回时必须填写原因",
+    "DecisionRequired": "请选择审核结果（通过或驳回）",
+    "TaskNotFound": "审核任务不存在",
     # Generic
     "NotFound": "内容不存在",
     "Forbidden": "无权访问",

@@ -168,14 +168,19 @@ def parse_year(value: str | int | None) -> int:
     return int(text)
 
 
-def validate_unit_invoice_request(order_nos: list[str], available: dict[str, int], email: str) -> str:
+def validate_unit_invoice_request(
+    order_nos: list[str], available: dict[str, int], held: set[str], email: str
+) -> str:
     """Checks the ticked records against what the query offers right now; returns the e-mail.
 
-    ``available`` maps the order numbers still open for invoicing to their amounts. A ticked order
-    missing from it was invoiced meanwhile, refunded, or is not the unit's: ``InvoiceAlreadyRequested``.
+    ``available`` maps the orders open for invoicing to their amounts; ``held`` are ticked orders a
+    live application (personal or unit) holds: ``InvoiceAlreadyRequested``. Any other ticked order
+    that is not available (refunded, not paid, not the unit's) is ``OrderNotInvoiceable``.
     """
     if not order_nos:
         raise DomainError("NoRecordsSelected")
-    if any(no not in available for no in order_nos):
+    if any(no in held for no in order_nos):
         raise DomainError("InvoiceAlreadyRequested")
+    if any(no not in available for no in order_nos):
+        raise DomainError("OrderNotInvoiceable")
     return validate_email(email)

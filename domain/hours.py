@@ -246,7 +246,8 @@ def resolve_item_decisions(decision: Decision, record_ids: list[int]) -> dict[st
     """The per-record decisions for a declaration (keys: str(record id)).
 
     Without per-item decisions the overall one applies to every record; with them every record
-    needs one (``ItemDecisionRequired``); a rejection needs a reason (``RejectReasonRequired``).
+    needs one (``ItemDecisionRequired``); a rejection needs a reason (``RejectReasonRequired``); an
+    overall rejection with every record approved is ``ItemDecisionConflict``.
     Keys of records outside the declaration are ignored."""
     keys = [str(r) for r in record_ids]
     if decision.items:
@@ -254,6 +255,9 @@ def resolve_item_decisions(decision: Decision, record_ids: list[int]) -> dict[st
         if missing:
             raise DomainError("ItemDecisionRequired")
         items = {k: decision.items[k] for k in keys}
+        if not decision.approve and all(i.approve for i in items.values()):
+            # 驳回 clicked while every record is marked 通过: ask, rather than guess which one wins
+            raise DomainError("ItemDecisionConflict")
     else:
         items = {k: ItemDecision(approve=decision.approve, reason=decision.reason) for k in keys}
     cleaned = {k: ItemDecision(approve=i.approve, reason=i.reason.strip()) for k, i in items.items()}

@@ -202,3 +202,18 @@ async def page(browser, live_server: str):  # type: ignore[no-untyped-def]
     pg = await context.new_page()
     yield pg
     await context.close()
+
+
+@pytest.fixture(scope="session")
+def mailcatcher(settings: Settings):  # type: ignore[no-untyped-def]
+    """The mail catcher, in-process, where the app sends mail (settings.smtp_port); its JSON API
+    (/api/mails) on settings.mailcatcher_url. Mails stay for the session: filter by recipient."""
+    from urllib.parse import urlsplit
+
+    from mailcatcher.server import start_in_thread
+
+    catcher = start_in_thread(
+        settings.smtp_port, urlsplit(settings.mailcatcher_url).port or 0, settings.var_dir / "mail"
+    )
+    yield catcher
+    catcher.stop()

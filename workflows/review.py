@@ -97,6 +97,10 @@ class ReviewStep:
             raise refuse(code)
 
     def accept(self, decision: Decision) -> None:
+        """Call first thing in the `decide` handler. Two Updates delivered in one activation both pass
+        their validators before either handler runs: the second one is refused here."""
+        if self.decision is not None:
+            raise refuse("TaskAlreadyDecided")
         self.decision = decision
 
     async def run(

@@ -1,35 +1,145 @@
-"""我的课程: the trainee's enrollments (the study pages add 开始学习 / 换课 / 退课 on each)."""
+"""我的课程: the trainee's enrollments with 开始学习 / 换课 / 退课 on each, and the 换课 page."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from api.deps import CurrentTrainee, SessionDep
-from api.pages import trainee_context
+from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep
+from api.pages import PAGE_SIZE, page_numbers, trainee_context
+from api.routers.orders import redirect
+from api.study_service import course_ref, course_with_chapters, own_enrollment, update_with_start
 from api.templating import render
 from db.models.catalog import Course
 from db.models.orders import Enrollment, EnrollmentStatus
+from domain.errors import DomainError
+from domain.study import SwapRequest, WithdrawRequest
+from workflows.study import StudyWorkflow
 
 router = APIRouter(tags=["my-courses"])
 
+NOTICES = {
+    "swapped": "换课成功，原有课程已更换为新课程。",
+    "withdrawn": "退课成功，课程费用将原路退回到原支付账号（支付宝或微信），可在支付中心查看退款。",
+}
+
 
 @router.get("/my/courses", response_class=HTMLResponse)
-async def my_courses(request: Request, user: CurrentTrainee, session: SessionDep) -> Response:
+async def my_courses(request: Request, user: CurrentTrainee, session: SessionDep, notice: str = "") -> Response:
     enrollments = (
         await session.scalars(
             select(Enrollment)
             .where(Enrollment.trainee_id == user.id, Enrollment.status != EnrollmentStatus.WITHDRAWN)
-            .options(
-                selectinload(Enrollment.course).selectinload(Course.major),
-                selectinload(Enrollment.course).selectinload(Course.school),
-            )
+            .options(selectinload(Enrollment.course).selectinload(Course.major),
+                     selectinload(Enrollment.course).selectinload(Course.school))
             .order_by(Enrollment.training_year.desc(), Enrollment.id.desc())
         )
     ).all()
     ctx = await trainee_context(request, session, user)
+    flash = NOTICES.get(notice)
     return render(
-        request, "center/my_courses.html", {**ctx, "enrollments": enrollments, "active": "courses"}, block="list"
+        request,
+        "center/my_courses.html",
+        {**ctx, "enrollments": enrollments, "active": "courses", "flash": flash, "flash_kind": "success"},
+        block="list",
     )
+
+
+@router.get("/my/courses/{enrollment_id}/swap", response_class=HTMLResponse)
+async def swap_page(
+    enrollment_id: int, request: Request, user: CurrentTrainee, session: SessionDep, page: int = 1
+) -> Response:
+    """换课: the courses of the same school, major and hours this one may be exchanged for."""
+    enrollment = await own_enrollment(session, user, enrollment_id)
+    if enrollment.status != EnrollmentStatus.NOT_STARTED:
+        raise DomainError("SwapOnlyUnstudied")
+    course = enrollment.course
+    base = select(Course).where(
+        Course.school_id == course.school_id,
+        Course.major_id == course.major_id,
+        Course.hours == course.hours,
+        Course.published,
+        Course.id != course.id,
+    )
+    total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    paging = page_numbers(page, total)
+    candidates = (
+        await session.scalars(
+            base.options(selectinload(Course.major))
+            .order_by(Course.code)
+            .offset((paging["page"] - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+        )
+    ).all()
+    held = set(
+        (
+            await session.scalars(
+                select(Enrollment.course_id).where(
+                    Enrollment.trainee_id == user.id,
+                    Enrollment.training_year == enrollment.training_year,
+                    Enrollment.status != EnrollmentStatus.WITHDRAWN,
+                )
+            )
+        ).all()
+    )
+    ctx = await trainee_context(request, session, user)
+    return render(
+        request,
+        "center/swap.html",
+        {**ctx, "enrollment": enrollment, "course": course, "candidates": candidates, "held": held,
+         "paging": paging, "active": "courses"},
+    )
+
+
+@router.post("/my/courses/{enrollment_id}/swap")
+async def swap(
+    enrollment_id: int,
+    request: Request,
+    user: CurrentTrainee,
+    session: SessionDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+    course_id: Annotated[int, Form()],
+) -> Response:
+    enrollment = await own_enrollment(session, user, enrollment_id)
+    new_course = await course_with_chapters(session, course_id)
+    if new_course is None or not new_course.published:
+        raise DomainError("CourseUnavailable")
+    await update_with_start(
+        client, settings, session, enrollment, StudyWorkflow.swap, SwapRequest(user.id, course_ref(new_course))
+    )
+    return redirect(request, "/my/courses?notice=swapped")
+
+
+@router.post("/my/courses/{enrollment_id}/withdraw")
+async def withdraw(
+    enrollment_id: int,
+    request: Request,
+    user: CurrentTrainee,
+    session: SessionDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> Response:
+    """退课: the workflow marks the enrollment withdrawn and starts the refund (once, however often
+    this is pressed)."""
+    enrollment = await session.scalar(
+        select(Enrollment)
+        .where(Enrollment.id == enrollment_id, Enrollment.trainee_id == user.id)
+        .options(selectinload(Enrollment.course).selectinload(Course.chapters))
+    )
+    if enrollment is None:
+        raise DomainError("NotFound")
+    if enrollment.status != EnrollmentStatus.WITHDRAWN:
+        try:
+            await update_with_start(
+                client, settings, session, enrollment, StudyWorkflow.withdraw, WithdrawRequest(user.id)
+            )
+        except DomainError as err:
+            if err.code != "CourseWithdrawn":
+                raise
+    # a second press after the first went through ends here too: the course is withdrawn, once
+    return redirect(request, "/my/courses?notice=withdrawn")

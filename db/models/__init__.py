@@ -8,6 +8,7 @@ from db.models import (  # noqa: F401
     invoice_guard,  # noqa: F401,E402
     orders,
     paysim,
+    study,  # noqa: F401,E402
     tasks,
     users,
 )

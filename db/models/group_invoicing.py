@@ -63,7 +63,6 @@ class UnitInvoiceApplication(Base):
     decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     issued_at: Mapped[datetime | None] = mapped_column(nullable=True)
-    mailed_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     items: Mapped[list[UnitInvoiceItem]] = relationship(
         back_populates="application", order_by="UnitInvoiceItem.id"

@@ -134,10 +134,13 @@ class HoursDeclarationItem(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     declaration_id: Mapped[int] = mapped_column(ForeignKey("hours_declarations.id"), index=True)
-    record_id: Mapped[int] = mapped_column(ForeignKey("hours_records.id"), index=True)
+    # the trainee may delete a rejected record later: this row keeps what was sent and decided
+    record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("hours_records.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     training_name: Mapped[str] = mapped_column(String(200))
     hours: Mapped[Decimal] = mapped_column(Numeric(5, 1))
     decision: Mapped[str | None] = mapped_column(String(10), nullable=True)  # approved / rejected
     reason: Mapped[str] = mapped_column(Text, default="")
 
-    record: Mapped[HoursRecord] = relationship()
+    record: Mapped[HoursRecord | None] = relationship()

@@ -1,23 +1,26 @@
-"""Invoices: personal invoice applications, the orders they cover, and issued (blue and red) invoices.
+"""Invoices: personal invoice applications with their orders, and the register of issued invoices.
 
-Projections of the invoice workflows; only their activities write here. `invoice_items` and
-`invoices` are shared by every invoicing process (personal and unit): `source` tells them apart.
+Projections of the invoice workflows; only their activities write here. `invoices` registers every
+personal invoice and every red-letter reversal (of personal and unit invoices alike): its row id is
+the number's sequence on channel 1, so numbers never repeat (db/invoice_register.py; unit invoices
+number on channel 2 themselves). "An order is never invoiced twice" is the shared guard table
+invoiced_orders (db/models/invoice_guard.py).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base, utcnow
 
 
-class InvoiceApplication(Base):
-    """个人发票申请: one per 发票申请, covering one or more paid orders of one school."""
+class PersonalInvoiceApplication(Base):
+    """个人发票申请: one 发票申请 covering one or more paid orders of one school."""
 
-    __tablename__ = "invoice_applications"
+    __tablename__ = "personal_invoice_applications"
 
     application_no: Mapped[str] = mapped_column(String(32), primary_key=True)
     trainee_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -35,30 +38,22 @@ class InvoiceApplication(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
+    items: Mapped[list[PersonalInvoiceItem]] = relationship(order_by="PersonalInvoiceItem.id")
 
-class InvoiceItem(Base):
-    """One order inside one invoice application. The partial unique index is the rule "an order is
-    never invoiced twice": two live applications cannot both hold it, however concurrent."""
 
-    __tablename__ = "invoice_items"
-    __table_args__ = (
-        Index(
-            "uq_invoice_items_live_order",
-            "order_no",
-            unique=True,
-            sqlite_where=text("active"),
-            postgresql_where=text("active"),
-        ),
-    )
+class PersonalInvoiceItem(Base):
+    """One order on a personal invoice application (kept after a rejection or cancel, as the record of
+    what was asked). Whether an order is taken is the shared guard's business (invoiced_orders)."""
+
+    __tablename__ = "personal_invoice_items"
+    __table_args__ = (UniqueConstraint("application_no", "order_no"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    source: Mapped[str] = mapped_column(String(10), default="personal")  # personal / unit
-    application_no: Mapped[str] = mapped_column(String(32), index=True)
+    application_no: Mapped[str] = mapped_column(
+        ForeignKey("personal_invoice_applications.application_no"), index=True
+    )
     order_no: Mapped[str] = mapped_column(ForeignKey("orders.order_no"), index=True)
     amount_cents: Mapped[int] = mapped_column(Integer)
-    # true while the application is pending or issued; a rejected/cancelled one frees the order
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Invoice(Base):
@@ -74,7 +69,7 @@ class Invoice(Base):
     # idempotency key of the issuing activity: "blue:<application_no>" / "red:<refund_no>"
     issue_key: Mapped[str] = mapped_column(String(80), unique=True)
     kind: Mapped[str] = mapped_column(String(5))  # blue / red
-    source: Mapped[str] = mapped_column(String(10), default="personal")
+    source: Mapped[str] = mapped_column(String(10), default="personal")  # personal / unit
     application_no: Mapped[str] = mapped_column(String(32), index=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
     buyer_title: Mapped[str] = mapped_column(String(100))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 import subprocess
 from datetime import timedelta
 
@@ -33,10 +35,11 @@ def pdftotext(pdf: bytes) -> str:
     return "".join(out.split())
 
 
-async def signed_in(app, user) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
-    c = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
-    await login_trainee(c, user)
-    return c
+@asynccontextmanager
+async def signed_in(app, user) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+        await login_trainee(c, user)
+        yield c
 
 
 @pytest.fixture
@@ -108,9 +111,13 @@ class IssueByName:
     """Stands in for the study workflow: calls the activity by its registered name."""
 
     @workflow.run
-    async def run(self, req: CertificateRequest) -> CertificateIssued:
+    async def run(self, req: CertificateRequest, activity_queue: str) -> CertificateIssued:
         return await workflow.execute_activity(
-            "certificates.issue", req, start_to_close_timeout=timedelta(seconds=30), result_type=CertificateIssued
+            "certificates.issue",
+            req,
+            task_queue=activity_queue,  # the platform's worker, as for the study workflow
+            start_to_close_timeout=timedelta(seconds=30),
+            result_type=CertificateIssued,
         )
 
 
@@ -122,10 +129,9 @@ async def test_the_worker_serves_certificates_issue(
     async with Worker(temporal_client, task_queue=queue, workflows=[IssueByName]):
         issued = await temporal_client.execute_workflow(
             IssueByName.run,
-            CertificateRequest(enrollment.id),
+            args=[CertificateRequest(enrollment.id), settings.task_queue],
             id=f"cert-caller-{enrollment.id}",
             task_queue=queue,
-            # the activity itself runs on the platform's worker, as for the study workflow
             execution_timeout=timedelta(seconds=60),
         )
     assert CERT_NO.match(issued.cert_no)
@@ -135,7 +141,7 @@ async def test_the_worker_serves_certificates_issue(
 
 
 async def test_archive_lists_the_certificate_with_its_facts(app, trainee, cert: Certificate) -> None:  # type: ignore[no-untyped-def]
-    async with await signed_in(app, trainee) as c:
+    async with signed_in(app, trainee) as c:
         page = await c.get("/my/certificates")
     assert page.status_code == 200
     text = page.text
@@ -145,21 +151,21 @@ async def test_archive_lists_the_certificate_with_its_facts(app, trainee, cert: 
 
 
 async def test_archive_is_empty_for_a_trainee_without_completed_courses(app, sessionmaker) -> None:  # type: ignore[no-untyped-def]
-    async with await signed_in(app, await make_trainee(sessionmaker)) as c:
+    async with signed_in(app, await make_trainee(sessionmaker)) as c:
         page = await c.get("/my/certificates")
     assert "暂无已完成课程的学习证明" in page.text
 
 
 async def test_a_course_just_finished_shows_its_certificate_in_the_making(app, sessionmaker, trainee) -> None:  # type: ignore[no-untyped-def]
     await make_completed_enrollment(sessionmaker, trainee, "ECO-03")
-    async with await signed_in(app, trainee) as c:
+    async with signed_in(app, trainee) as c:
         page = await c.get("/my/certificates")
     assert "预算绩效管理" in page.text and "证明生成中" in page.text
     assert "暂无已完成课程的学习证明" not in page.text
 
 
 async def test_preview_shows_the_certificate_and_the_print_button(app, trainee, cert: Certificate) -> None:  # type: ignore[no-untyped-def]
-    async with await signed_in(app, trainee) as c:
+    async with signed_in(app, trainee) as c:
         full = await c.get(f"/my/certificates/{cert.id}/preview")
         popup = await c.get(f"/my/certificates/{cert.id}/preview", headers=htmx(c))
     assert full.status_code == 200 and "学习证明预览" in full.text and "证明档案" in full.text
@@ -170,7 +176,7 @@ async def test_preview_shows_the_certificate_and_the_print_button(app, trainee, 
 
 
 async def test_print_serves_the_stored_pdf_inline(app, trainee, cert: Certificate) -> None:  # type: ignore[no-untyped-def]
-    async with await signed_in(app, trainee) as c:
+    async with signed_in(app, trainee) as c:
         resp = await c.get(f"/my/certificates/{cert.id}.pdf")
     assert resp.status_code == 200
     assert resp.headers["content-type"] == "application/pdf"
@@ -181,7 +187,7 @@ async def test_print_serves_the_stored_pdf_inline(app, trainee, cert: Certificat
 
 
 async def test_another_trainee_gets_not_found(app, sessionmaker, cert: Certificate) -> None:  # type: ignore[no-untyped-def]
-    async with await signed_in(app, await make_trainee(sessionmaker)) as other:
+    async with signed_in(app, await make_trainee(sessionmaker)) as other:
         for url in (f"/my/certificates/{cert.id}.pdf", f"/my/certificates/{cert.id}/preview"):
             resp = await other.get(url)
             assert resp.status_code == 404 and "未找到该学习证明" in resp.text, url
@@ -234,10 +240,10 @@ async def test_admin_revokes_and_everyone_sees_it(app, sessionmaker, trainee, ce
         twice = await staff.post(f"/staff/certificates/{cert.id}/revoke", data={"reason": "再次"}, headers=htmx(staff))
         assert twice.status_code == 422 and "已撤销" in twice.text
 
-    public = await (await signed_in(app, trainee)).get(f"/verify/{cert.verify_code}")
-    assert "已撤销" in public.text and "不再有效" in public.text and "学时记录有误" in public.text
-    assert "真实有效" not in public.text
-    async with await signed_in(app, trainee) as c:
+    async with signed_in(app, trainee) as c:
+        public = await c.get(f"/verify/{cert.verify_code}")
+        assert "已撤销" in public.text and "不再有效" in public.text and "学时记录有误" in public.text
+        assert "真实有效" not in public.text
         archive = await c.get("/my/certificates")
         assert "已撤销" in archive.text and f"/my/certificates/{cert.id}/preview" not in archive.text
         pdf = await c.get(f"/my/certificates/{cert.id}.pdf")

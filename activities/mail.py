@@ -1,0 +1,68 @@
+"""E-mail over SMTP (aiosmtplib): the embedded default is the local mail catcher (`make run` starts it
+on settings.smtp_port); production points the smtp_* settings at a real relay.
+
+Sending is at-least-once: a retry after a send whose acknowledgement was lost sends the mail again.
+The Message-ID is derived from the invoice number, so mail clients show such a repeat as one mail.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+
+import aiosmtplib
+from temporalio import activity
+
+from config import Settings
+from domain.catalog import format_money
+from domain.personal_invoice import InvoiceMail
+
+SENDER_NAME = "湖南省事业单位人员培训平台"
+
+
+class MailActivities:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @activity.defn(name="mail.send_invoice")
+    async def send_invoice(self, mail: InvoiceMail) -> None:
+        pdf = (self.settings.files_dir / mail.pdf_path).read_bytes()
+        await self.send(invoice_message(self.settings, mail, pdf))
+
+    async def send(self, msg: EmailMessage) -> None:
+        s = self.settings
+        await aiosmtplib.send(
+            msg,
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_user or None,
+            password=s.smtp_password or None,
+            start_tls=s.smtp_starttls,
+            timeout=20,
+        )
+
+    def all(self) -> list:  # type: ignore[type-arg]
+        return [self.send_invoice]
+
+
+def invoice_message(settings: Settings, mail: InvoiceMail, pdf: bytes) -> EmailMessage:
+    """电子发票 mail: a short Chinese text and the PDF named after the invoice number."""
+    domain = settings.mail_from.rpartition("@")[2] or "localhost"
+    msg = EmailMessage()
+    msg["From"] = formataddr((SENDER_NAME, settings.mail_from))
+    msg["To"] = mail.to
+    msg["Subject"] = f"电子发票已开具（发票号码 {mail.invoice_no}）"
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = f"<invoice-{mail.invoice_no}@{domain}>"
+    seller = f"，销售方：{mail.seller_name}" if mail.seller_name else ""
+    msg.set_content(
+        f"{mail.buyer_title}，您好：\n\n"
+        f"您申请的电子发票已开具{seller}。\n"
+        f"发票号码：{mail.invoice_no}\n"
+        f"价税合计：{format_money(mail.amount_cents)}\n"
+        f"申请编号：{mail.application_no}\n\n"
+        "电子发票见附件（PDF），也可在 个人中心 → 支付中心 → 我的发票 中下载。\n\n"
+        f"{SENDER_NAME}\n（本邮件由系统自动发送，请勿回复）\n"
+    )
+    msg.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"电子发票-{mail.invoice_no}.pdf")
+    return msg

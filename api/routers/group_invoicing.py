@@ -1,0 +1,229 @@
+"""集体开票: the unit's qualification (资格审核), 单位开票 (query → tick → 申请开票) and 开票记录."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from api.deps import CurrentTrainee, OptionalUser, SchoolIdDep, SessionDep, SettingsDep, TemporalDep
+from api.group_invoicing_service import (
+    RecordQuery,
+    apply_unit_invoice,
+    approved_qualification,
+    authorization_file,
+    latest_qualification,
+    open_records,
+    require_approved_unit,
+    submit_qualification,
+)
+from api.pages import PAGE_SIZE, page_numbers, trainee_context
+from api.routers.orders import redirect
+from api.templating import render
+from config import Settings
+from db.models.catalog import School
+from db.models.group_invoicing import UnitInvoiceApplication, UnitQualification
+from db.models.users import Role
+from domain.catalog import offered_years
+from domain.errors import DomainError
+from domain.group_invoicing import UnitInvoiceState, parse_year
+
+router = APIRouter(tags=["group-invoicing"])
+
+BASE = "/my/group-invoicing"
+# staff who may see a unit's letter of authorization and its invoices
+STAFF_VIEWERS = (Role.ADMIN, Role.FINANCE)
+
+
+async def _years(session: SessionDep, school_id: int | None) -> list[int]:
+    school = await session.get(School, school_id) if school_id is not None else None
+    return offered_years(date.today(), school.offered_years if school else None)
+
+
+# ---- 集体开票: qualification ------------------------------------------------------------------
+
+
+@router.get(BASE, response_class=HTMLResponse)
+async def qualification_page(request: Request, user: CurrentTrainee, session: SessionDep) -> Response:
+    latest = await latest_qualification(session, user.id)
+    ctx = await trainee_context(request, session, user)
+    return render(
+        request,
+        "group_invoicing/qualification.html",
+        {**ctx, "active": "group", "tab": "qualification", "q": latest},
+    )
+
+
+@router.post(f"{BASE}/qualification")
+async def submit(
+    request: Request,
+    user: CurrentTrainee,
+    session: SessionDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+    unit_name: Annotated[str, Form()] = "",
+    tax_id: Annotated[str, Form()] = "",
+    authorization: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    upload = await _read_limited(authorization, settings) if authorization is not None else None
+    await submit_qualification(
+        session=session,
+        client=client,
+        settings=settings,
+        trainee=user,
+        unit_name=unit_name,
+        tax_id=tax_id,
+        upload=upload,
+        now=datetime.now(UTC),
+    )
+    return redirect(request, BASE)  # 提交成功后，跳转到审核中显示页面
+
+
+async def _read_limited(upload: UploadFile, settings: Settings) -> bytes:
+    """At most one byte over the limit: enough to refuse an oversize file without holding all of it."""
+    try:
+        return await upload.read(settings.max_upload_bytes + 1)
+    finally:
+        await upload.close()
+
+
+@router.get("/group-invoicing/authorizations/{qualification_id}")
+async def authorization_image(
+    qualification_id: int, user: OptionalUser, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """The 委托书 image: for its applicant and for the reviewing staff only."""
+    q = await session.get(UnitQualification, qualification_id)
+    allowed = user is not None and (
+        user.role in STAFF_VIEWERS or (q is not None and q.applicant_id == user.id)
+    )
+    if q is None or not allowed:
+        raise DomainError("NotFound")
+    path = authorization_file(settings, q)
+    media_type = "image/jpeg" if path.suffix == ".jpg" else "image/png"
+    return FileResponse(
+        path,
+        media_type=media_type,
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+    )
+
+
+# ---- 单位开票 ---------------------------------------------------------------------------------
+
+
+@router.get(f"{BASE}/unit-invoice", response_class=HTMLResponse)
+async def unit_invoice_page(
+    request: Request,
+    user: CurrentTrainee,
+    session: SessionDep,
+    school_id: SchoolIdDep,
+    unit_name: str = "",
+    year: str = "",
+    name: str = "",
+    phone: str = "",
+) -> Response:
+    approved = await approved_qualification(session, user.id)
+    years = await _years(session, school_id)
+    query: RecordQuery | None = None
+    if "unit_name" in request.query_params:  # 查询 was pressed
+        unit_name = " ".join(unit_name.split())
+        await require_approved_unit(session, user, unit_name)
+        if school_id is None:
+            raise DomainError("SchoolRequired")
+        query = RecordQuery(unit_name=unit_name, year=parse_year(year), name=name.strip(), phone=phone.strip())
+        query.records = await open_records(
+            session, school_id=school_id, unit_name=unit_name, year=query.year, name=query.name, phone=query.phone
+        )
+    ctx = await trainee_context(request, session, user)
+    return render(
+        request,
+        "group_invoicing/unit_invoice.html",
+        {
+            **ctx,
+            "active": "group",
+            "tab": "unit",
+            "approved": approved,
+            "years": years,
+            "query": query,
+            "form": {"unit_name": unit_name or (approved.unit_name if approved else ""), "year": year,
+                     "name": name, "phone": phone},
+        },
+        block="records",
+    )
+
+
+@router.post(f"{BASE}/unit-invoices")
+async def apply(
+    request: Request,
+    user: CurrentTrainee,
+    session: SessionDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+    school_id: SchoolIdDep,
+    unit_name: Annotated[str, Form()] = "",
+    year: Annotated[str, Form()] = "",
+    email: Annotated[str, Form()] = "",
+    order_nos: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    # the amount is never taken from the form: it is the sum of the ticked records, computed here
+    await apply_unit_invoice(
+        session=session,
+        client=client,
+        settings=settings,
+        trainee=user,
+        school_id=school_id,
+        unit_name=" ".join(unit_name.split()),
+        year=parse_year(year),
+        order_nos=order_nos or [],
+        email=email,
+        now=datetime.now(UTC),
+    )
+    return redirect(request, f"{BASE}/records")
+
+
+# ---- 开票记录 ---------------------------------------------------------------------------------
+
+
+@router.get(f"{BASE}/records", response_class=HTMLResponse)
+async def records_page(request: Request, user: CurrentTrainee, session: SessionDep, page: int = 1) -> Response:
+    base = select(UnitInvoiceApplication).where(UnitInvoiceApplication.applicant_id == user.id)
+    total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    paging = page_numbers(page, total)
+    applications = (
+        await session.scalars(
+            base.options(selectinload(UnitInvoiceApplication.items))
+            .order_by(UnitInvoiceApplication.created_at.desc())
+            .offset((paging["page"] - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+        )
+    ).all()
+    ctx = await trainee_context(request, session, user)
+    return render(
+        request,
+        "group_invoicing/records.html",
+        {**ctx, "active": "group", "tab": "records", "applications": applications, "paging": paging},
+    )
+
+
+@router.get(f"{BASE}/records/{{application_no}}/pdf")
+async def invoice_pdf_file(
+    application_no: str, user: OptionalUser, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """The issued invoice's PDF, for the applicant and finance."""
+    app = await session.get(UnitInvoiceApplication, application_no)
+    if app is None or user is None or not (user.role == Role.FINANCE or app.applicant_id == user.id):
+        raise DomainError("NotFound")
+    if app.status != UnitInvoiceState.ISSUED or not app.pdf_path:
+        raise DomainError("NotFound")
+    path = settings.files_dir / app.pdf_path
+    if not path.is_file():
+        raise DomainError("NotFound")
+    return FileResponse(
+        path,
+        media_type="application/pdf",
+        filename=f"{app.invoice_no}.pdf",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+    )

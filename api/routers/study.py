@@ -1,0 +1,258 @@
+"""课程学习: table of contents (开始学习), the player, heartbeats and the captcha (图形验证码).
+
+The player talks JSON to three endpoints (open, heartbeat, captcha); every answer comes from the
+study workflow. The captcha's text never reaches the browser: the image is drawn here from the
+workflow's pending challenge. Only when ``settings.test_hooks`` is on does a hook reveal it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
+from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep
+from api.errors import message_for_update_failure
+from api.pages import trainee_context
+from api.routers.orders import redirect
+from api.study_service import check_one_course, own_enrollment, progress, update_with_start
+from api.templating import render
+from db.models.orders import EnrollmentStatus
+from domain.errors import MESSAGES, DomainError
+from domain.study import Captcha, CaptchaAnswer, Heartbeat, OpenSession, SessionView, StudyProgress
+from media.captcha_image import captcha_png
+from workflows.study import StudyWorkflow, study_workflow_id
+
+router = APIRouter(tags=["study"])
+
+# Codes after which the player leaves the page (the session is over); others it can live with.
+SESSION_OVER = {"SessionEnded", "SessionReplaced", "CaptchaTimeout", "CaptchaTooManyWrong", "CourseCompleted",
+                "CourseWithdrawn", "NotFound", "OneCourseAtATime", "ChapterLocked", "ChapterDone"}
+
+
+class HeartbeatIn(BaseModel):
+    session_id: str = Field(max_length=64)
+    chapter_id: int
+    position: float = Field(ge=0)
+
+
+class CaptchaIn(BaseModel):
+    session_id: str = Field(max_length=64)
+    answer: str = Field(default="", max_length=16)
+
+
+# ---- pages ---------------------------------------------------------------------------------------
+
+
+@router.get("/study/{enrollment_id}", response_class=HTMLResponse)
+async def table_of_contents(
+    enrollment_id: int,
+    request: Request,
+    user: CurrentTrainee,
+    session: SessionDep,
+    client: TemporalDep,
+    notice: str = "",
+) -> Response:
+    """开始学习: the course's chapters in order, each with its duration and progress."""
+    enrollment = await own_enrollment(session, user, enrollment_id)
+    if enrollment.status != EnrollmentStatus.COMPLETED:
+        await check_one_course(session, user.id, enrollment.id)
+    prog = await progress(client, session, enrollment)
+    ctx = await trainee_context(request, session, user)
+    flash, kind = _notice(notice)
+    return render(
+        request,
+        "study/toc.html",
+        {**ctx, "enrollment": enrollment, "course": enrollment.course, "progress": prog, "active": "courses",
+         "flash": flash, "flash_kind": kind},
+    )
+
+
+@router.get("/study/{enrollment_id}/start")
+async def start(enrollment_id: int, request: Request, user: CurrentTrainee, session: SessionDep) -> Response:
+    """开始学习 from 我的课程: refused right there (message in the page) while another course is started
+    and not finished; otherwise on to the table of contents."""
+    enrollment = await own_enrollment(session, user, enrollment_id)
+    if enrollment.status != EnrollmentStatus.COMPLETED:
+        await check_one_course(session, user.id, enrollment.id)
+    return redirect(request, f"/study/{enrollment.id}")
+
+
+@router.get("/study/{enrollment_id}/chapters/{chapter_id}", response_class=HTMLResponse)
+async def player(
+    enrollment_id: int,
+    chapter_id: int,
+    request: Request,
+    user: CurrentTrainee,
+    session: SessionDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> Response:
+    """The player. A finished chapter plays for review (nothing is credited); the chapter to study
+    opens a session from the page's script; a later chapter is locked."""
+    enrollment = await own_enrollment(session, user, enrollment_id)
+    if enrollment.status != EnrollmentStatus.COMPLETED:
+        await check_one_course(session, user.id, enrollment.id)
+    prog = await progress(client, session, enrollment)
+    chapters = enrollment.course.chapters
+    index = next((i for i, c in enumerate(chapters) if c.id == chapter_id), None)
+    if index is None:
+        raise DomainError("NotFound")
+    view = prog.chapters[index]
+    if not view.done and not view.open:
+        raise DomainError("ChapterLocked")
+    following = chapters[index + 1] if index + 1 < len(chapters) else None
+    ctx = await trainee_context(request, session, user)
+    return render(
+        request,
+        "study/player.html",
+        {
+            **ctx,
+            "enrollment": enrollment,
+            "course": enrollment.course,
+            "chapter": chapters[index],
+            "view": view,
+            "review": view.done,
+            "next_chapter": following,
+            "heartbeat_seconds": settings.heartbeat_seconds,
+            "active": "courses",
+        },
+    )
+
+
+# ---- the player's JSON endpoints -----------------------------------------------------------------
+
+
+@router.post("/study/{enrollment_id}/chapters/{chapter_id}/open")
+async def open_session(
+    enrollment_id: int,
+    chapter_id: int,
+    user: CurrentTrainee,
+    session: SessionDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> Response:
+    try:
+        enrollment = await own_enrollment(session, user, enrollment_id)
+        view = await update_with_start(
+            client, settings, session, enrollment, StudyWorkflow.open_session, OpenSession(user.id, chapter_id)
+        )
+    except (DomainError, WorkflowUpdateFailedError) as err:
+        return _refusal(err, enrollment_id)
+    return JSONResponse(_view_json(view))
+
+
+@router.post("/study/{enrollment_id}/heartbeat")
+async def heartbeat(
+    enrollment_id: int, body: HeartbeatIn, user: CurrentTrainee, client: TemporalDep
+) -> Response:
+    """Hot path (every player, every heartbeat_seconds): no database work beyond the sign-in; the
+    workflow checks that the session is this trainee's."""
+    handle = client.get_workflow_handle(study_workflow_id(enrollment_id))
+    try:
+        view = await handle.execute_update(
+            StudyWorkflow.heartbeat, Heartbeat(user.id, body.session_id, body.position)
+        )
+    except WorkflowUpdateFailedError as err:
+        code, _ = message_for_update_failure(err)
+        position = await _credited(client, enrollment_id, body.chapter_id) if code == "SeekNotAllowed" else None
+        return _refusal(err, enrollment_id, position=position)
+    except RPCError:
+        return _refusal(DomainError("SessionEnded"), enrollment_id)
+    return JSONResponse(_view_json(view))
+
+
+@router.post("/study/{enrollment_id}/captcha")
+async def answer_captcha(
+    enrollment_id: int, body: CaptchaIn, user: CurrentTrainee, client: TemporalDep
+) -> Response:
+    handle = client.get_workflow_handle(study_workflow_id(enrollment_id))
+    try:
+        view: SessionView = await handle.execute_update(
+            StudyWorkflow.answer_captcha, CaptchaAnswer(user.id, body.session_id, body.answer)
+        )
+    except WorkflowUpdateFailedError as err:
+        return _refusal(err, enrollment_id)
+    except RPCError:
+        return _refusal(DomainError("SessionEnded"), enrollment_id)
+    if view.ended:
+        return _refusal(DomainError(view.ended), enrollment_id)
+    if view.wrong:
+        return JSONResponse({**_view_json(view), "code": "CaptchaWrong", "message": MESSAGES["CaptchaWrong"]},
+                            status_code=422)
+    return JSONResponse(_view_json(view))
+
+
+@router.get("/study/{enrollment_id}/captcha.png")
+async def captcha_image(enrollment_id: int, user: CurrentTrainee, client: TemporalDep) -> Response:
+    captcha = await _pending_captcha(client, enrollment_id, user.id)
+    png = await asyncio.to_thread(captcha_png, captcha.text)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/study/{enrollment_id}/test-hooks/captcha")
+async def captcha_test_hook(
+    enrollment_id: int, request: Request, user: CurrentTrainee, client: TemporalDep
+) -> Response:
+    """Browser tests read the expected answer here. Exists only while settings.test_hooks is on."""
+    if not request.app.state.settings.test_hooks:
+        raise DomainError("NotFound")
+    captcha = await _pending_captcha(client, enrollment_id, user.id)
+    return JSONResponse({"text": captcha.text, "serial": captcha.serial})
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+
+
+async def _pending_captcha(client: TemporalDep, enrollment_id: int, trainee_id: int) -> Captcha:
+    handle = client.get_workflow_handle(study_workflow_id(enrollment_id))
+    try:
+        captcha: Captcha | None = await handle.query(StudyWorkflow.captcha, trainee_id)
+    except (RPCError, WorkflowQueryFailedError):
+        captcha = None
+    if captcha is None:
+        raise DomainError("NotFound")
+    return captcha
+
+
+async def _credited(client: TemporalDep, enrollment_id: int, chapter_id: int) -> float | None:
+    """Where the player is put back after a refused seek: the chapter's credited position."""
+    try:
+        prog: StudyProgress = await client.get_workflow_handle(study_workflow_id(enrollment_id)).query(
+            StudyWorkflow.progress
+        )
+    except (RPCError, WorkflowQueryFailedError):
+        return None
+    return next((c.credited for c in prog.chapters if c.chapter_id == chapter_id), None)
+
+
+def _refusal(err: Exception, enrollment_id: int, position: float | None = None) -> JSONResponse:
+    if isinstance(err, WorkflowUpdateFailedError):
+        code, message = message_for_update_failure(err)
+    elif isinstance(err, DomainError):
+        code, message = err.code, err.message
+    else:  # pragma: no cover - only the two above are passed
+        code, message = "Unknown", MESSAGES.get("SessionEnded", "")
+    body: dict[str, Any] = {"code": code, "message": message, "ended": code in SESSION_OVER}
+    if body["ended"]:
+        body["redirect"] = f"/study/{enrollment_id}?notice={code}"
+    if position is not None:
+        body["position"] = position
+    return JSONResponse(body, status_code=409)
+
+
+def _view_json(view: SessionView) -> dict[str, Any]:
+    return asdict(view)
+
+
+def _notice(code: str) -> tuple[str | None, str]:
+    """A message carried over from the player when it left the page (known codes only)."""
+    if code in MESSAGES:
+        return MESSAGES[code], "warn"
+    return None, "info"

@@ -1,0 +1,116 @@
+"""Orders per second, end to end through HTTP, against a bare one-activity workflow (issue 2 §9).
+
+Each order is what a trainee's browser does: checkout one course (`POST /orders`: update-with-start
+of the order workflow), open the trade (`POST /cashier/{no}/next`: an Update that calls the payment
+provider), pay on the simulator's phone page (`POST /paysim/scan/{trade}/pay`: the simulator then
+posts its signed notification to the app, which signals the workflow, whose activity records the
+payment and the enrollment), and poll the order until it is paid and 我的课程 shows the course.
+Every order is a different trainee, so none is refused as already held.
+
+The baseline starts and awaits `BareWorkflow` (one no-op activity) the same number of times with
+the same concurrency, on the same Temporal server and worker. Target: orders ≥ half the bare rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import time
+import uuid
+from datetime import date
+from functools import partial
+
+import httpx
+from sqlalchemy import func, select
+
+from bench.bare import BareWorkflow
+from bench.report import Result, latency_results
+from bench.stack import Stack, bounded, htmx
+from db.models.orders import Enrollment
+
+HELP = "checkout → paid → enrolled through HTTP vs a bare one-activity workflow"
+COURSE = "PUB-02"
+WARM_UP = 4
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--n", type=int, default=100, help="orders, and bare workflows (default 100)")
+    parser.add_argument("--concurrency", type=int, default=16, help="clients in flight (default 16)")
+    parser.add_argument("--poll", type=float, default=0.05, help="seconds between status polls (default 0.05)")
+
+
+async def run(stack: Stack, args: argparse.Namespace) -> list[Result]:
+    n, concurrency = args.n, args.concurrency
+    [course_id] = await stack.course_ids(COURSE)
+
+    await _bare(stack, WARM_UP * 2, concurrency)
+    bare_wall, bare_lat = await _bare(stack, n, concurrency)
+
+    trainees = await stack.make_trainees(n + WARM_UP, "压测学员")
+    clients = await stack.sign_in_all(trainees, concurrency)
+    try:
+        await bounded(concurrency, [partial(_order, c, course_id, args.poll) for c in clients[:WARM_UP]])
+        started = time.perf_counter()
+        order_lat = await bounded(concurrency, [partial(_order, c, course_id, args.poll) for c in clients[WARM_UP:]])
+        order_wall = time.perf_counter() - started
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
+    await _check_enrolled(stack, trainees, course_id)
+
+    bare_rate, order_rate = n / bare_wall, n / order_wall
+    ratio = order_rate / bare_rate
+    return [
+        Result("orders", f"bare workflow rate (n={n}, c={concurrency})", bare_rate, "wf/s"),
+        Result("orders", f"order rate (n={n}, c={concurrency})", order_rate, "orders/s",
+               f"≥ {bare_rate / 2:.1f}", order_rate >= bare_rate / 2),
+        Result("orders", "order rate / bare rate", ratio, "x", "≥ 0.50", ratio >= 0.5),
+        *latency_results("orders", "bare workflow latency", bare_lat),
+        *latency_results("orders", "order latency (checkout→enrolled)", order_lat),
+    ]
+
+
+async def _bare(stack: Stack, n: int, concurrency: int) -> tuple[float, list[float]]:
+    async def one() -> float:
+        t0 = time.perf_counter()
+        await stack.temporal.execute_workflow(
+            BareWorkflow.run, id=f"bench-bare-{uuid.uuid4().hex}", task_queue=stack.settings.task_queue
+        )
+        return time.perf_counter() - t0
+
+    started = time.perf_counter()
+    latencies = await bounded(concurrency, [one] * n)
+    return time.perf_counter() - started, latencies
+
+
+async def _order(client: httpx.AsyncClient, course_id: int, poll: float) -> float:
+    t0 = time.perf_counter()
+    placed = await client.post(
+        "/orders",
+        data={"course_ids": [str(course_id)], "training_year": str(date.today().year), "training_type": "in_post"},
+        headers=htmx(client),
+    )
+    assert placed.status_code == 204, placed.text[:300]
+    order_no = placed.headers["HX-Redirect"].split("/")[2]
+    qr = await client.post(f"/cashier/{order_no}/next", data={"channel": "alipay"}, headers=htmx(client))
+    trade = re.search(r"/paysim/scan/(\w+)", qr.text)
+    assert qr.status_code == 200 and trade, qr.text[:300]
+    paid = await client.post(f"/paysim/scan/{trade.group(1)}/pay", headers=htmx(client))
+    assert "支付成功" in paid.text, paid.text[:300]
+    while True:  # the QR page's poll, then 我的课程 as the browser is sent there
+        status = await client.get(f"/orders/{order_no}/status", headers=htmx(client))
+        if status.headers.get("HX-Redirect") == "/my/courses":
+            mine = await client.get("/my/courses")
+            if "data-enrollment-id" in mine.text:
+                return time.perf_counter() - t0
+        await asyncio.sleep(poll)
+
+
+async def _check_enrolled(stack: Stack, trainees: list[int], course_id: int) -> None:
+    async with stack.maker() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Enrollment)
+            .where(Enrollment.trainee_id.in_(trainees), Enrollment.course_id == course_id)
+        )
+    assert count == len(trainees), f"{count} enrollments for {len(trainees)} orders"

@@ -1,0 +1,31 @@
+"""The platform's worker (worker.build_worker, unchanged) plus the bare baseline workflow and its
+no-op activity on the same task queue: `python -m bench.worker`, configured by environment."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from api.temporal import connect
+from bench.bare import BareWorkflow, noop
+from config import get_settings
+from db.base import make_engine, make_sessionmaker
+from worker import WORKFLOWS, build_worker
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    client = await connect(settings)
+    worker = build_worker(
+        client, settings, make_sessionmaker(engine), workflows=[*WORKFLOWS, BareWorkflow], extra_activities=[noop]
+    )
+    try:
+        await worker.run()
+    finally:
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,402 @@
+"""集体开票 through HTTP: the qualification (upload checks, 审核中 → 已通过 / 已驳回 through the inbox),
+单位开票 (query, 申请开票, finance issues) and every refusal, with nothing half-written."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from db.models.group_invoicing import UnitInvoiceApplication, UnitQualification
+from db.models.invoice_guard import InvoicedOrder
+from db.models.invoices import Invoice
+from db.models.tasks import ReviewTask
+from db.models.users import Role, User
+from domain.credit_code import make_credit_code
+from domain.group_invoicing import qualification_workflow_id
+from tests.group_invoicing.support import (
+    decide,
+    mail_catcher,
+    mails_to,
+    paid_order,
+    png_bytes,
+    staff_client,
+    task_of,
+    unique_unit,
+    unit_member,
+)
+from tests.support import enter_school, eventually, htmx, login_trainee, make_staff, make_trainee
+
+YEAR = date.today().year
+_codes = iter(range(1, 10_000))
+
+
+def fresh_code() -> str:
+    """A valid credit code no other test uses (the database is shared by the session)."""
+    return make_credit_code(f"124300009Q{next(_codes) + 5000:07d}")
+
+
+async def trainee_client(client: httpx.AsyncClient, user: User) -> httpx.AsyncClient:
+    await login_trainee(client, user)
+    await enter_school(client)
+    return client
+
+
+async def submit(
+    client: httpx.AsyncClient,
+    unit_name: str,
+    tax_id: str,
+    content: bytes | None,
+    filename: str = "委托书.png",
+    content_type: str = "image/png",
+) -> httpx.Response:
+    files = {"authorization": (filename, content, content_type)} if content is not None else None
+    return await client.post(
+        "/my/group-invoicing/qualification",
+        data={"unit_name": unit_name, "tax_id": tax_id},
+        files=files,
+        headers=htmx(client),
+    )
+
+
+def stored_files(settings) -> list[Path]:  # type: ignore[no-untyped-def]
+    folder = settings.files_dir / "authorizations"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+async def qualification_rows(sessionmaker, credit_code: str) -> list[UnitQualification]:  # type: ignore[no-untyped-def]
+    async with sessionmaker() as s:
+        return list(
+            (await s.scalars(select(UnitQualification).where(UnitQualification.credit_code == credit_code))).all()
+        )
+
+
+async def approved_unit(app, client, sessionmaker, settings, unit_name: str) -> str:  # type: ignore[no-untyped-def]
+    """The signed-in trainee applies for `unit_name`; the platform admin approves it in the inbox."""
+    code = fresh_code()
+    resp = await submit(client, unit_name, code, png_bytes())
+    assert resp.status_code == 204, resp.text
+    task = await task_of(sessionmaker, qualification_workflow_id(code, 1))
+    admin = await make_staff(sessionmaker, Role.ADMIN)
+    async with staff_client(app, admin) as staff:
+        decided = await decide(staff, task.id, approve=True)
+        assert decided.status_code == 200, decided.text
+    return code
+
+
+# ---- qualification ---------------------------------------------------------------------------
+
+
+async def test_submission_goes_under_review_with_a_reencoded_image(client, sessionmaker, settings, app) -> None:  # type: ignore[no-untyped-def]
+    user = await make_trainee(sessionmaker)
+    await trainee_client(client, user)
+    page = await client.get("/my/group-invoicing")
+    assert "提交审核" in page.text and "委托书文件只能上传图片格式" in page.text
+
+    code = fresh_code()
+    original = png_bytes()
+    resp = await submit(client, "湖南省测试研究院", code, original)
+    assert resp.status_code == 204, resp.text
+    assert resp.headers["HX-Redirect"] == "/my/group-invoicing"
+
+    page = await client.get("/my/group-invoicing")
+    assert "审核中" in page.text and "湖南省测试研究院" in page.text and code in page.text
+    [row] = await qualification_rows(sessionmaker, code)
+    assert (row.status, row.attempt, row.applicant_id) == ("under_review", 1, user.id)
+    stored = settings.files_dir / row.authorization_path
+    assert stored.parent == settings.files_dir / "authorizations"
+    data = stored.read_bytes()
+    assert data != original and b"secret-metadata" not in data  # re-encoded, metadata dropped
+    assert Image.open(io.BytesIO(data)).size == (120, 80)
+
+    task = await task_of(sessionmaker, qualification_workflow_id(code, 1))
+    assert (task.kind, task.queue, task.status) == ("unit_qualification", "admin", "open")
+
+    # the image: to the applicant and to staff, to nobody else
+    mine = await client.get(f"/group-invoicing/authorizations/{row.id}")
+    assert mine.status_code == 200 and mine.headers["content-type"] == "image/png"
+    assert mine.headers["x-content-type-options"] == "nosniff"
+    admin = await make_staff(sessionmaker, Role.ADMIN)
+    async with staff_client(app, admin) as staff:
+        assert (await staff.get(f"/group-invoicing/authorizations/{row.id}")).status_code == 200
+        detail = await staff.get(f"/staff/tasks/{task.id}")
+        assert "湖南省测试研究院" in detail.text and f"/group-invoicing/authorizations/{row.id}" in detail.text
+    reviewer = await make_staff(sessionmaker, Role.SCHOOL_REVIEWER, school_id=1)
+    async with staff_client(app, reviewer) as other:
+        assert (await other.get(f"/group-invoicing/authorizations/{row.id}")).status_code == 404
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as stranger:
+        await trainee_client(stranger, await make_trainee(sessionmaker))
+        assert (await stranger.get(f"/group-invoicing/authorizations/{row.id}")).status_code == 404
+
+    # a second submission while under review is refused
+    again = await submit(client, "湖南省测试研究院", code, png_bytes())
+    assert again.status_code == 422 and "正在审核中" in again.text
+
+
+@pytest.mark.parametrize(
+    ("case", "unit_name", "tax_id", "content", "filename", "message"),
+    [
+        ("bad tax id", "某单位", "12430000444880045X", "png", "a.png", "统一社会信用代码校验不通过"),
+        ("short tax id", "某单位", "1243", "png", "a.png", "纳税人识别号格式不正确"),
+        ("no unit name", " ", "CODE", "png", "a.png", "请输入单位名称"),
+        ("text renamed .png", "某单位", "CODE", "text", "委托书.png", "委托书文件只能上传图片格式"),
+        ("pdf", "某单位", "CODE", "pdf", "委托书.pdf", "委托书文件只能上传图片格式"),
+        ("broken png", "某单位", "CODE", "broken", "委托书.png", "委托书文件只能上传图片格式"),
+        ("oversize", "某单位", "CODE", "big", "委托书.png", "文件过大（不能超过"),
+        ("no file", "某单位", "CODE", None, "", "请上传委托书文件"),
+    ],
+)
+async def test_refused_submission_stores_nothing(  # type: ignore[no-untyped-def]
+    client, sessionmaker, settings, temporal_client: Client, case, unit_name, tax_id, content, filename, message
+) -> None:
+    await trainee_client(client, await make_trainee(sessionmaker))
+    code = fresh_code()
+    png = png_bytes()
+    bodies = {
+        "png": png,
+        "text": "这不是图片，只是改了扩展名".encode(),
+        "pdf": b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n",
+        "broken": png[:60],
+        # a real PNG one byte over the limit
+        "big": png + b"\0" * (settings.max_upload_bytes - len(png) + 1),
+        None: None,
+    }
+    before = stored_files(settings)
+    resp = await submit(client, unit_name, code if tax_id == "CODE" else tax_id, bodies[content], filename)
+    assert resp.status_code == 422, (case, resp.text)
+    assert message in resp.text, case
+    assert resp.headers["HX-Retarget"] == "#flash"
+    # nothing stored: no file, no row, no workflow
+    assert stored_files(settings) == before
+    assert await qualification_rows(sessionmaker, code) == []
+    with pytest.raises(RPCError):
+        await temporal_client.get_workflow_handle(qualification_workflow_id(code, 1)).describe()
+
+
+async def test_rejected_unit_applies_again_and_is_approved(client, sessionmaker, settings, app) -> None:  # type: ignore[no-untyped-def]
+    await trainee_client(client, await make_trainee(sessionmaker))
+    code = fresh_code()
+    assert (await submit(client, "某事业单位", code, png_bytes())).status_code == 204
+    task = await task_of(sessionmaker, qualification_workflow_id(code, 1))
+    admin = await make_staff(sessionmaker, Role.ADMIN)
+    async with staff_client(app, admin) as staff:
+        no_reason = await decide(staff, task.id, approve=False)
+        assert no_reason.status_code == 422 and "驳回时必须填写原因" in no_reason.text
+        rejected = await decide(staff, task.id, approve=False, reason="委托书未加盖单位公章")
+        assert rejected.status_code == 200, rejected.text
+        twice = await staff.post(f"/staff/tasks/{task.id}/decide", data={"decision": "approve"}, headers=htmx(staff))
+        assert twice.status_code == 422 and "该任务已处理" in twice.text
+
+    page = await client.get("/my/group-invoicing")
+    assert "已驳回" in page.text and "委托书未加盖单位公章" in page.text and "提交审核" in page.text
+    assert (await submit(client, "某事业单位", code, png_bytes(color="green"))).status_code == 204
+    rows = await qualification_rows(sessionmaker, code)
+    assert sorted((r.attempt, r.status) for r in rows) == [(1, "rejected"), (2, "under_review")]
+
+    task2 = await task_of(sessionmaker, qualification_workflow_id(code, 2))
+    async with staff_client(app, admin) as staff:
+        assert (await decide(staff, task2.id, approve=True)).status_code == 200
+    page = await client.get("/my/group-invoicing")
+    assert "已通过" in page.text and "单位开票" in page.text
+    again = await submit(client, "某事业单位", code, png_bytes())
+    assert again.status_code == 422 and "已通过集体开票审核" in again.text
+
+
+async def test_a_reviewer_of_another_queue_cannot_decide(client, sessionmaker, settings, app) -> None:  # type: ignore[no-untyped-def]
+    await trainee_client(client, await make_trainee(sessionmaker))
+    code = fresh_code()
+    assert (await submit(client, "另一单位", code, png_bytes())).status_code == 204
+    task = await task_of(sessionmaker, qualification_workflow_id(code, 1))
+    finance = await make_staff(sessionmaker, Role.FINANCE)
+    async with staff_client(app, finance) as staff:
+        claim = await staff.post(f"/staff/tasks/{task.id}/claim", headers=htmx(staff))
+        assert claim.status_code == 403 and "无权访问" in claim.text
+        resp = await staff.post(
+            f"/staff/tasks/{task.id}/decide", data={"decision": "approve"}, headers=htmx(staff)
+        )
+        assert resp.status_code == 403 and "无权访问" in resp.text
+        assert f"/staff/tasks/{task.id}" not in (await staff.get("/staff/tasks")).text
+    [row] = await qualification_rows(sessionmaker, code)
+    assert row.status == "under_review"
+    async with sessionmaker() as s:
+        assert (await s.get(ReviewTask, task.id)).status == "open"  # type: ignore[union-attr]
+
+
+# ---- unit invoice ----------------------------------------------------------------------------
+
+
+async def test_unit_invoice_needs_an_approved_unit(client, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    unit = unique_unit()
+    user = await unit_member(sessionmaker, unit)
+    order_no = await paid_order(sessionmaker, user.id, "PUB-02")
+    await trainee_client(client, user)
+    page = await client.get("/my/group-invoicing/unit-invoice")
+    assert "单位尚未通过集体开票审核" in page.text
+    query = await client.get(
+        "/my/group-invoicing/unit-invoice", params={"unit_name": unit, "year": YEAR}, headers=htmx(client)
+    )
+    assert query.status_code == 422 and "单位尚未通过集体开票审核" in query.text
+    apply = await client.post(
+        "/my/group-invoicing/unit-invoices",
+        data={"unit_name": unit, "year": str(YEAR), "order_nos": [order_no], "email": "a@example.cn"},
+        headers=htmx(client),
+    )
+    assert apply.status_code == 422 and "单位尚未通过集体开票审核" in apply.text
+    async with sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(InvoicedOrder).where(InvoicedOrder.order_no == order_no)) == 0
+
+
+async def test_unit_invoice_from_query_to_issued(client, sessionmaker, settings, app) -> None:  # type: ignore[no-untyped-def]
+    unit = unique_unit("湖南省某某医院")
+    applicant = await unit_member(sessionmaker, unit, "经办人")
+    colleague = await unit_member(sessionmaker, unit, "同事")
+    outsider = await unit_member(sessionmaker, unique_unit(), "外单位")
+    mine = await paid_order(sessionmaker, applicant.id, "PUB-02", "AGR-01")  # ¥120
+    theirs = await paid_order(sessionmaker, colleague.id, "PUB-03", refunded_cents=1000)  # ¥40 - ¥10
+    last_year = await paid_order(sessionmaker, colleague.id, "PUB-04", year=YEAR - 1)
+    refunded = await paid_order(sessionmaker, colleague.id, "PUB-05", refunded_cents=3000)  # all of it
+    personal = await paid_order(sessionmaker, colleague.id, "IT-01")
+    other_unit = await paid_order(sessionmaker, outsider.id, "IT-02")
+    async with sessionmaker() as s:  # the colleague invoiced this order personally
+        s.add(InvoicedOrder(order_no=personal, kind="personal", application_no="P-test"))
+        await s.commit()
+
+    await trainee_client(client, applicant)
+    code = await approved_unit(app, client, sessionmaker, settings, unit)
+    page = await client.get("/my/group-invoicing/unit-invoice")
+    assert f'value="{unit}"' in page.text  # the approved unit is filled in
+
+    query = await client.get(
+        "/my/group-invoicing/unit-invoice", params={"unit_name": unit, "year": YEAR}, headers=htmx(client)
+    )
+    assert query.status_code == 200
+    for shown in (mine, theirs):
+        assert shown in query.text
+    for hidden in (last_year, refunded, personal, other_unit):
+        assert hidden not in query.text
+    assert "¥30.00" in query.text  # what was paid and not refunded
+    by_name = await client.get(
+        "/my/group-invoicing/unit-invoice",
+        params={"unit_name": unit, "year": YEAR, "name": "同事", "phone": colleague.phone},
+        headers=htmx(client),
+    )
+    assert theirs in by_name.text and mine not in by_name.text
+    earlier = await client.get(
+        "/my/group-invoicing/unit-invoice", params={"unit_name": unit, "year": YEAR - 1}, headers=htmx(client)
+    )
+    assert last_year in earlier.text
+
+    email = f"caiwu-{code[-6:].lower()}@example.cn"
+    apply = await client.post(
+        "/my/group-invoicing/unit-invoices",
+        # an amount in the form is ignored: the amount is the sum of the ticked records
+        data={"unit_name": unit, "year": str(YEAR), "order_nos": [mine, theirs], "email": email, "amount": "1"},
+        headers=htmx(client),
+    )
+    assert apply.status_code == 204, apply.text
+    assert apply.headers["HX-Redirect"] == "/my/group-invoicing/records"
+    records = await client.get("/my/group-invoicing/records")
+    assert "待开票" in records.text and "¥150.00" in records.text and unit in records.text
+    async with sessionmaker() as s:
+        application = await s.scalar(select(UnitInvoiceApplication).where(UnitInvoiceApplication.email == email))
+        assert application is not None
+        assert (application.amount_cents, application.tax_id, application.unit_name) == (15000, code, unit)
+
+    # double invoicing: the same order again (unit or personal) is refused, and it left the query
+    again = await client.post(
+        "/my/group-invoicing/unit-invoices",
+        data={"unit_name": unit, "year": str(YEAR), "order_nos": [mine], "email": email},
+        headers=htmx(client),
+    )
+    assert again.status_code == 422 and "所选订单已申请或已开具发票" in again.text
+    query = await client.get(
+        "/my/group-invoicing/unit-invoice", params={"unit_name": unit, "year": YEAR}, headers=htmx(client)
+    )
+    assert mine not in query.text and "没有待申请开票的记录" in query.text
+
+    task = await task_of(sessionmaker, f"unit-invoice-{application.application_no}")
+    assert (task.kind, task.queue) == ("unit_invoice", "finance")
+    admin = await make_staff(sessionmaker, Role.ADMIN)
+    async with staff_client(app, admin) as staff:  # the admin's queue is not finance's
+        assert (await staff.post(f"/staff/tasks/{task.id}/claim", headers=htmx(staff))).status_code == 403
+    finance = await make_staff(sessionmaker, Role.FINANCE)
+    async with mail_catcher(settings) as mail_url, staff_client(app, finance) as staff:
+        detail = await staff.get(f"/staff/tasks/{task.id}")
+        assert mine in detail.text and theirs in detail.text and email in detail.text
+        assert (await decide(staff, task.id, approve=True)).status_code == 200
+
+        records = await client.get("/my/group-invoicing/records")
+        assert "已开票" in records.text
+        async with sessionmaker() as s:
+            issued = await s.get(UnitInvoiceApplication, application.application_no)
+            invoice = await s.scalar(select(Invoice).where(Invoice.invoice_no == issued.invoice_no))  # type: ignore[union-attr]
+        assert issued is not None and issued.invoice_no and issued.invoice_no in records.text
+        assert invoice is not None and (invoice.source, invoice.amount_cents) == ("unit", 15000)
+        pdf = await client.get(f"/my/group-invoicing/records/{application.application_no}/pdf")
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        [mail] = await eventually(lambda: mails_to(mail_url, email))
+        assert issued.invoice_no in mail["subject"]
+        assert mail["attachments"][0]["content_type"] == "application/pdf"
+
+
+async def test_rejected_unit_invoice_frees_the_orders(client, sessionmaker, settings, app) -> None:  # type: ignore[no-untyped-def]
+    unit = unique_unit()
+    applicant = await unit_member(sessionmaker, unit)
+    order_no = await paid_order(sessionmaker, applicant.id, "ECO-01")
+    await trainee_client(client, applicant)
+    await approved_unit(app, client, sessionmaker, settings, unit)
+    apply = await client.post(
+        "/my/group-invoicing/unit-invoices",
+        data={"unit_name": unit, "year": str(YEAR), "order_nos": [order_no], "email": "r@example.cn"},
+        headers=htmx(client),
+    )
+    assert apply.status_code == 204, apply.text
+    async with sessionmaker() as s:
+        application = await s.scalar(
+            select(UnitInvoiceApplication).where(UnitInvoiceApplication.applicant_id == applicant.id)
+        )
+    assert application is not None
+    task = await task_of(sessionmaker, f"unit-invoice-{application.application_no}")
+    finance = await make_staff(sessionmaker, Role.FINANCE)
+    async with staff_client(app, finance) as staff:
+        assert (await decide(staff, task.id, approve=False, reason="邮箱不是单位邮箱")).status_code == 200
+    records = await client.get("/my/group-invoicing/records")
+    assert "已驳回" in records.text and "邮箱不是单位邮箱" in records.text
+    query = await client.get(
+        "/my/group-invoicing/unit-invoice", params={"unit_name": unit, "year": YEAR}, headers=htmx(client)
+    )
+    assert order_no in query.text  # free to be invoiced again
+
+
+async def test_unit_invoice_refusals(client, sessionmaker, settings, app) -> None:  # type: ignore[no-untyped-def]
+    unit = unique_unit()
+    applicant = await unit_member(sessionmaker, unit)
+    order_no = await paid_order(sessionmaker, applicant.id, "ECO-02")
+    stranger = await paid_order(sessionmaker, (await make_trainee(sessionmaker)).id, "ECO-03")
+    await trainee_client(client, applicant)
+    await approved_unit(app, client, sessionmaker, settings, unit)
+    cases = [
+        ({"order_nos": []}, "请勾选需要申请开票的记录"),
+        ({"order_nos": [order_no], "email": "不是邮箱"}, "请填写正确的电子邮箱"),
+        ({"order_nos": [stranger]}, "所选订单不可开票"),  # another unit's order
+        ({"order_nos": [order_no], "unit_name": "别的单位"}, "单位尚未通过集体开票审核"),
+        ({"order_nos": [order_no], "year": ""}, "请选择年份"),
+    ]
+    for change, message in cases:
+        data = {"unit_name": unit, "year": str(YEAR), "email": "ok@example.cn", **change}
+        resp = await client.post("/my/group-invoicing/unit-invoices", data=data, headers=htmx(client))
+        assert resp.status_code == 422 and message in resp.text, (change, resp.text)
+    async with sessionmaker() as s:
+        count = await s.scalar(
+            select(func.count()).select_from(UnitInvoiceApplication).where(UnitInvoiceApplication.applicant_id == applicant.id)
+        )
+        assert count == 0
+        assert await s.get(InvoicedOrder, order_no) is None

@@ -1,0 +1,97 @@
+"""集体开票 rules: the qualification form, one live application per unit, the unit invoice request."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from domain.credit_code import make_credit_code
+from domain.errors import DomainError
+from domain.group_invoicing import (
+    QualificationState,
+    make_application_no,
+    parse_year,
+    qualification_workflow_id,
+    refuse_new_qualification,
+    unit_invoice_workflow_id,
+    validate_qualification_form,
+    validate_unit_invoice_request,
+)
+
+CODE = "12430000444880045L"
+
+
+def test_form_normalises_name_and_code() -> None:
+    assert validate_qualification_form("  湖南省  农业科学院 ", CODE.lower()) == ("湖南省 农业科学院", CODE)
+
+
+@pytest.mark.parametrize(
+    ("name", "tax_id", "code", "message"),
+    [
+        ("", CODE, "UnitNameRequired", "请输入单位名称"),
+        ("单" * 101, CODE, "UnitNameTooLong", "单位名称过长"),
+        ("某单位", " ", "UnitTaxIdRequired", "请输入单位识别号"),
+        ("某单位", "12430000444880045X", "CreditCodeInvalid", "统一社会信用代码校验不通过，请核对"),
+        ("某单位", "12345", "TaxIdInvalid", "纳税人识别号格式不正确"),
+    ],
+)
+def test_form_refusals(name: str, tax_id: str, code: str, message: str) -> None:
+    with pytest.raises(DomainError) as err:
+        validate_qualification_form(name, tax_id)
+    assert err.value.code == code and message in err.value.message
+
+
+def test_fifteen_character_tax_id_of_an_older_unit_is_accepted() -> None:
+    assert validate_qualification_form("老单位", "430102123456789")[1] == "430102123456789"
+
+
+@pytest.mark.parametrize(
+    ("unit", "mine", "code"),
+    [
+        (QualificationState.UNDER_REVIEW, None, "QualificationPending"),
+        (None, QualificationState.UNDER_REVIEW, "QualificationPending"),
+        (QualificationState.APPROVED, None, "UnitAlreadyApproved"),
+        (QualificationState.REJECTED, QualificationState.APPROVED, "UnitAlreadyApproved"),
+    ],
+)
+def test_one_live_application_per_unit_and_applicant(unit: str | None, mine: str | None, code: str) -> None:
+    with pytest.raises(DomainError) as err:
+        refuse_new_qualification(unit, mine)
+    assert err.value.code == code
+
+
+def test_a_rejected_unit_may_apply_again() -> None:
+    refuse_new_qualification(QualificationState.REJECTED, QualificationState.REJECTED)
+    refuse_new_qualification(None, None)
+
+
+def test_workflow_ids_come_from_business_keys() -> None:
+    code = make_credit_code("12430000MB0000001")
+    assert qualification_workflow_id(code, 2) == f"unit-qualification-{code}-2"
+    no = make_application_no(datetime(2026, 11, 28, 22, 30, 15, tzinfo=UTC), 42)
+    assert no == "U20261128223015-0042"
+    assert unit_invoice_workflow_id(no) == "unit-invoice-U20261128223015-0042"
+
+
+def test_unit_invoice_request() -> None:
+    available = {"A": 4000, "B": 8000}
+    assert validate_unit_invoice_request(["A"], available, set(), " unit@example.cn ") == "unit@example.cn"
+    cases = [
+        ([], "unit@example.cn", "NoRecordsSelected"),
+        (["A", "C"], "unit@example.cn", "InvoiceAlreadyRequested"),  # C: another application holds it
+        (["A", "D"], "unit@example.cn", "OrderNotInvoiceable"),  # D: refunded, or not the unit's
+        (["B"], "not-an-email", "EmailInvalid"),
+    ]
+    for order_nos, email, code in cases:
+        with pytest.raises(DomainError) as err:
+            validate_unit_invoice_request(order_nos, available, {"C"}, email)
+        assert err.value.code == code
+
+
+@pytest.mark.parametrize("value", ["", "abc", "1999", None])
+def test_year_is_required(value: str | None) -> None:
+    with pytest.raises(DomainError) as err:
+        parse_year(value)
+    assert err.value.message == "请选择年份"
+    assert parse_year("2026") == 2026
