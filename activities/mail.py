@@ -1,8 +1,11 @@
 """E-mail over SMTP (aiosmtplib): the embedded default is the local mail catcher (`make run` starts it
 on settings.smtp_port); production points the smtp_* settings at a real relay.
 
-Sending is at-least-once: a retry after a send whose acknowledgement was lost sends the mail again.
-The Message-ID is derived from the invoice number, so mail clients show such a repeat as one mail.
+A connection or server fault is retried (the activity's retry policy); an address the server refuses
+for good (SMTP 5xx on RCPT) is not: the workflow then marks the invoice 已开票 anyway, and the
+trainee downloads it from 我的发票. Sending is at-least-once: a retry after a send whose
+acknowledgement was lost sends the mail again. The Message-ID is derived from the invoice number,
+so mail clients show such a repeat as one mail.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ from email.utils import formataddr, formatdate
 
 import aiosmtplib
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from config import Settings
 from domain.catalog import format_money
 from domain.personal_invoice import InvoiceMail
 
 SENDER_NAME = "湖南省事业单位人员培训平台"
+MAIL_REJECTED = "MailRejected"
 
 
 class MailActivities:
@@ -27,7 +32,11 @@ class MailActivities:
     @activity.defn(name="mail.send_invoice")
     async def send_invoice(self, mail: InvoiceMail) -> None:
         pdf = (self.settings.files_dir / mail.pdf_path).read_bytes()
-        await self.send(invoice_message(self.settings, mail, pdf))
+        try:
+            await self.send(invoice_message(self.settings, mail, pdf))
+        except aiosmtplib.SMTPRecipientsRefused as err:
+            # the server will never take this address (5xx): retrying cannot help
+            raise ApplicationError(f"收件地址被拒绝：{mail.to}", type=MAIL_REJECTED, non_retryable=True) from err
 
     async def send(self, msg: EmailMessage) -> None:
         s = self.settings

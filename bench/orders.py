@@ -37,7 +37,9 @@ WARM_UP = 4
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, default=100, help="orders, and bare workflows (default 100)")
     parser.add_argument("--concurrency", type=int, default=16, help="clients in flight (default 16)")
-    parser.add_argument("--poll", type=float, default=0.05, help="seconds between status polls (default 0.05)")
+    parser.add_argument(
+        "--poll", type=float, default=0.25, help="seconds between status polls (default 0.25; the QR page: 1)"
+    )
 
 
 async def run(stack: Stack, args: argparse.Namespace) -> list[Result]:
@@ -45,15 +47,23 @@ async def run(stack: Stack, args: argparse.Namespace) -> list[Result]:
     [course_id] = await stack.course_ids(COURSE)
 
     await _bare(stack, WARM_UP * 2, concurrency)
+    cpu0 = stack.cpu_seconds()
     bare_wall, bare_lat = await _bare(stack, n, concurrency)
+    bare_cpu = _cpu_per_item(cpu0, stack.cpu_seconds(), n)
 
     trainees = await stack.make_trainees(n + WARM_UP, "压测学员")
     clients = await stack.sign_in_all(trainees, concurrency)
     try:
-        await bounded(concurrency, [partial(_order, c, course_id, args.poll) for c in clients[:WARM_UP]])
+        warm: list[list[float]] = [[] for _ in STEPS]
+        await bounded(concurrency, [partial(_order, c, course_id, args.poll, warm) for c in clients[:WARM_UP]])
+        steps: list[list[float]] = [[] for _ in STEPS]
+        cpu0 = stack.cpu_seconds()
         started = time.perf_counter()
-        order_lat = await bounded(concurrency, [partial(_order, c, course_id, args.poll) for c in clients[WARM_UP:]])
+        order_lat = await bounded(
+            concurrency, [partial(_order, c, course_id, args.poll, steps) for c in clients[WARM_UP:]]
+        )
         order_wall = time.perf_counter() - started
+        order_cpu = _cpu_per_item(cpu0, stack.cpu_seconds(), n)
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
     await _check_enrolled(stack, trainees, course_id)
@@ -67,7 +77,15 @@ async def run(stack: Stack, args: argparse.Namespace) -> list[Result]:
         Result("orders", "order rate / bare rate", ratio, "x", "≥ 0.50", ratio >= 0.5),
         *latency_results("orders", "bare workflow latency", bare_lat),
         *latency_results("orders", "order latency (checkout→enrolled)", order_lat),
+        *(latency_results("orders", f"  step {name}", times)[0] for name, times in zip(STEPS, steps, strict=True)),
+        *(Result("orders", f"CPU per bare workflow: {name}", ms, "ms") for name, ms in bare_cpu.items()),
+        *(Result("orders", f"CPU per order: {name}", ms, "ms") for name, ms in order_cpu.items()),
     ]
+
+
+def _cpu_per_item(before: dict[str, float], after: dict[str, float], n: int) -> dict[str, float]:
+    """Milliseconds of CPU each process spent per workflow/order (where the time goes)."""
+    return {name: (after[name] - before.get(name, 0.0)) * 1000 / n for name in after}
 
 
 async def _bare(stack: Stack, n: int, concurrency: int) -> tuple[float, list[float]]:
@@ -83,8 +101,13 @@ async def _bare(stack: Stack, n: int, concurrency: int) -> tuple[float, list[flo
     return time.perf_counter() - started, latencies
 
 
-async def _order(client: httpx.AsyncClient, course_id: int, poll: float) -> float:
-    t0 = time.perf_counter()
+STEPS = ("checkout (POST /orders)", "open trade (POST /cashier/next)", "pay (POST /paysim/…/pay)",
+         "paid → enrolled seen (polling)")
+
+
+async def _order(client: httpx.AsyncClient, course_id: int, poll: float, steps: list[list[float]]) -> float:
+    """One order as the browser makes it; returns its latency and appends each step's to `steps`."""
+    marks = [time.perf_counter()]
     placed = await client.post(
         "/orders",
         data={"course_ids": [str(course_id)], "training_year": str(date.today().year), "training_type": "in_post"},
@@ -92,18 +115,25 @@ async def _order(client: httpx.AsyncClient, course_id: int, poll: float) -> floa
     )
     assert placed.status_code == 204, placed.text[:300]
     order_no = placed.headers["HX-Redirect"].split("/")[2]
+    marks.append(time.perf_counter())
     qr = await client.post(f"/cashier/{order_no}/next", data={"channel": "alipay"}, headers=htmx(client))
     trade = re.search(r"/paysim/scan/(\w+)", qr.text)
     assert qr.status_code == 200 and trade, qr.text[:300]
+    marks.append(time.perf_counter())
     paid = await client.post(f"/paysim/scan/{trade.group(1)}/pay", headers=htmx(client))
     assert "支付成功" in paid.text, paid.text[:300]
+    marks.append(time.perf_counter())
     while True:  # the QR page's poll, then 我的课程 as the browser is sent there
         status = await client.get(f"/orders/{order_no}/status", headers=htmx(client))
         if status.headers.get("HX-Redirect") == "/my/courses":
             mine = await client.get("/my/courses")
             if "data-enrollment-id" in mine.text:
-                return time.perf_counter() - t0
+                break
         await asyncio.sleep(poll)
+    marks.append(time.perf_counter())
+    for i, step in enumerate(steps):
+        step.append(marks[i + 1] - marks[i])
+    return marks[-1] - marks[0]
 
 
 async def _check_enrolled(stack: Stack, trainees: list[int], course_id: int) -> None:

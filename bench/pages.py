@@ -38,10 +38,16 @@ async def run(stack: Stack, args: argparse.Namespace) -> list[Result]:
         await asyncio.gather(*(_fill_cart(c, cart_ids) for c in clients))
         for path in PAGES:
             await _hammer(clients, path, 1.0)  # warm-up: connections, template cache
+            cpu0 = stack.cpu_seconds()
             latencies, wall = await _hammer(clients, path, args.duration)
+            cpu1 = stack.cpu_seconds()
             results += latency_results(
                 "pages", f"GET {path} (c={args.clients})", latencies, limit_ms=LIMIT_MS, wall=wall
             )
+            results += [
+                Result("pages", f"  CPU per request: {name}", (cpu1[name] - cpu0[name]) * 1000 / len(latencies), "ms")
+                for name in ("web", "bench")
+            ]
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
     return results

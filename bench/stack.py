@@ -18,6 +18,7 @@ import itertools
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -89,6 +90,16 @@ class Stack:
     @property
     def base_url(self) -> str:
         return self.settings.base_url
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by each process of the stack, and by this driver ("bench")."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        used = {"bench": sum(os.times()[:2])}
+        for name, proc in self.procs.items():
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                used[name] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        return used
 
     def http(self, **kwargs: Any) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.base_url, timeout=HTTP_TIMEOUT, **kwargs)
@@ -239,7 +250,9 @@ async def running_stack(database_url: str | None = None, keep: bool = False) -> 
         procs["web"] = _spawn(
             "web",
             [PYTHON, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
-             "--port", str(web_port), "--log-level", "warning", "--no-access-log"],
+             "--port", str(web_port), "--log-level", "warning", "--no-access-log",
+             # clients that sat signed in while others ran must not find their connection closed
+             "--timeout-keep-alive", "120"],
             tmp,
             env,
         )
@@ -290,6 +303,11 @@ def _temporal_command(port: int) -> list[str]:
 
 
 def _spawn(name: str, cmd: list[str], tmp: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    profile_dir = os.environ.get("BENCH_PROFILE")
+    if profile_dir and cmd[:2] == [PYTHON, "-m"]:
+        # a look inside, for whoever tunes: `pip install pyinstrument` into the venv first (not a dependency)
+        out = Path(profile_dir).resolve() / f"{name}.txt"
+        cmd = [PYTHON, "-m", "pyinstrument", "-r", "text", "--show-all", "-o", str(out), *cmd[1:]]
     log = open(tmp / f"{name}.log", "wb")  # noqa: SIM115  (the child owns it)
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -297,6 +315,12 @@ def _spawn(name: str, cmd: list[str], tmp: Path, env: dict[str, str]) -> subproc
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is not None:
         return
+    proc.send_signal(signal.SIGINT)  # lets a profiler write its report; servers stop cleanly on it too
+    try:
+        proc.wait(timeout=10)
+        return
+    except subprocess.TimeoutExpired:
+        pass
     proc.terminate()
     try:
         proc.wait(timeout=10)

@@ -206,14 +206,18 @@ async def page(browser, live_server: str):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def mailcatcher(settings: Settings):  # type: ignore[no-untyped-def]
-    """The mail catcher, in-process, where the app sends mail (settings.smtp_port); its JSON API
-    (/api/mails) on settings.mailcatcher_url. Mails stay for the session: filter by recipient."""
+    """The mail catcher, in-process, where the app sends mail (settings.smtp_port); yields its web
+    address (JSON list at /api/mails). Mails stay for the session: filter them by recipient."""
     from urllib.parse import urlsplit
 
-    from mailcatcher.server import start_in_thread
+    from mailcatcher.server import PortInUse, start_in_thread
 
-    catcher = start_in_thread(
-        settings.smtp_port, urlsplit(settings.mailcatcher_url).port or 0, settings.var_dir / "mail"
-    )
-    yield catcher
+    try:
+        catcher = start_in_thread(
+            settings.smtp_port, urlsplit(settings.mailcatcher_url).port or 0, settings.var_dir / "mail"
+        )
+    except PortInUse:  # a test module runs its own catcher on the same ports right now
+        yield settings.mailcatcher_url
+        return
+    yield catcher.http_url
     catcher.stop()

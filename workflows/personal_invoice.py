@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.catalog import format_money
@@ -146,20 +147,27 @@ class PersonalInvoiceWorkflow:
             timeout=PDF_TIMEOUT,
         )
         self.invoice_no = issued.invoice_no
-        await workflow.execute_activity(
-            "mail.send_invoice",
-            InvoiceMail(
-                to=app.email,
-                buyer_title=app.title,
-                seller_name=issued.seller_name,
-                invoice_no=issued.invoice_no,
-                amount_cents=issued.amount_cents,
-                pdf_path=issued.pdf_path,
-                application_no=app.application_no,
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-        )
+        try:
+            await workflow.execute_activity(
+                "mail.send_invoice",
+                InvoiceMail(
+                    to=app.email,
+                    buyer_title=app.title,
+                    seller_name=issued.seller_name,
+                    invoice_no=issued.invoice_no,
+                    amount_cents=issued.amount_cents,
+                    pdf_path=issued.pdf_path,
+                    application_no=app.application_no,
+                ),
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY,
+            )
+        except ActivityError as err:
+            # an address the mail server refuses for good: the invoice is issued all the same and
+            # can be downloaded from 我的发票; anything else is a fault to look at
+            if not (isinstance(err.cause, ApplicationError) and err.cause.type == "MailRejected"):
+                raise
+            workflow.logger.warning("invoice %s: mail to %s refused", issued.invoice_no, app.email)
         await self._act("mark_issued", app.application_no)
         self.state = InvoiceState.ISSUED
 

@@ -6,6 +6,7 @@ from db.models import (  # noqa: F401
     group_invoicing,  # noqa: F401,E402
     hours,  # noqa: F401,E402
     invoice_guard,  # noqa: F401,E402
+    invoices,
     orders,
     paysim,
     study,  # noqa: F401,E402

@@ -22,7 +22,7 @@ from activities.tasks import TaskActivities
 from db.models.catalog import School
 from db.models.tasks import ReviewTask, TaskEvent
 from db.models.users import Role, User
-from domain.review import Queue
+from domain.review import Decision, Queue
 from tests.support import eventually, htmx, login_staff, login_trainee, make_staff, make_trainee
 from tests.workflows.review_probe import PROBE_KIND, ProbeInput, ProbeReviewWorkflow
 
@@ -131,7 +131,9 @@ async def test_claim_then_approve_records_who_did_what(temporal_client, sessionm
         assert "已通过" in approved.text and "材料齐全" in approved.text
         assert await handle.result() == "approved"
 
-        again = await c.post(f"/staff/tasks/{task_id}/decide", data={"decision": "reject", "reason": "x"}, headers=htmx(c))
+        again = await c.post(
+            f"/staff/tasks/{task_id}/decide", data={"decision": "reject", "reason": "x"}, headers=htmx(c)
+        )
         assert again.status_code == 422 and "该任务已处理" in again.text
         reclaim = await c.post(f"/staff/tasks/{task_id}/claim", headers=htmx(c))
         assert reclaim.status_code == 422 and "该任务已处理" in reclaim.text
@@ -140,7 +142,9 @@ async def test_claim_then_approve_records_who_did_what(temporal_client, sessionm
         for step in ("提交审核", "领取", "通过"):
             assert step in history
     async with sessionmaker() as s:
-        actions = (await s.scalars(select(TaskEvent.action).where(TaskEvent.task_id == task_id).order_by(TaskEvent.seq))).all()
+        actions = (
+            await s.scalars(select(TaskEvent.action).where(TaskEvent.task_id == task_id).order_by(TaskEvent.seq))
+        ).all()
         task = await s.get(ReviewTask, task_id)
     assert list(actions) == ["created", "claimed", "approved"]
     assert task is not None and task.decided_by == finance.id and task.decision == "approved"
@@ -153,7 +157,9 @@ async def test_reject_needs_a_reason_and_the_workflow_refuses_a_second_decision(
     handle, task_id = await start_probe(temporal_client, sessionmaker, Queue.FINANCE, None)
     async with staff_client(finance) as c:
         await c.post(f"/staff/tasks/{task_id}/claim", headers=htmx(c))
-        no_reason = await c.post(f"/staff/tasks/{task_id}/decide", data={"decision": "reject", "reason": "  "}, headers=htmx(c))
+        no_reason = await c.post(
+            f"/staff/tasks/{task_id}/decide", data={"decision": "reject", "reason": "  "}, headers=htmx(c)
+        )
         assert no_reason.status_code == 422 and "驳回时必须填写原因" in no_reason.text
         no_choice = await c.post(f"/staff/tasks/{task_id}/decide", data={"reason": "?"}, headers=htmx(c))
         assert no_choice.status_code == 422 and "请选择审核结果" in no_choice.text
@@ -187,7 +193,9 @@ async def test_two_reviewers_never_hold_one_task(temporal_client, sessionmaker, 
         winner_client = cb if loser_client is ca else ca
         assert "该任务已被他人领取" in (results[0] if results[0].status_code == 422 else results[1]).text
 
-        steal = await loser_client.post(f"/staff/tasks/{task_id}/decide", data={"decision": "approve"}, headers=htmx(loser_client))
+        steal = await loser_client.post(
+            f"/staff/tasks/{task_id}/decide", data={"decision": "approve"}, headers=htmx(loser_client)
+        )
         assert steal.status_code == 422 and "该任务已被他人领取" in steal.text
         not_mine = await loser_client.post(f"/staff/tasks/{task_id}/release", headers=htmx(loser_client))
         assert not_mine.status_code == 422 and "该任务已被他人领取" in not_mine.text
@@ -196,7 +204,9 @@ async def test_two_reviewers_never_hold_one_task(temporal_client, sessionmaker, 
         assert released.status_code == 200 and "领取" in released.text
         taken = await loser_client.post(f"/staff/tasks/{task_id}/claim", headers=htmx(loser_client))
         assert taken.status_code == 200
-        done = await loser_client.post(f"/staff/tasks/{task_id}/decide", data={"decision": "approve"}, headers=htmx(loser_client))
+        done = await loser_client.post(
+            f"/staff/tasks/{task_id}/decide", data={"decision": "approve"}, headers=htmx(loser_client)
+        )
         assert done.status_code == 200 and "已通过" in done.text
     assert await handle.result() == "approved"
 
@@ -217,7 +227,9 @@ async def test_a_reviewer_sees_only_their_own_queues(temporal_client, sessionmak
             denied = await c.get(url)
             assert denied.status_code == 403 and "无权访问" in denied.text
         for action in ("claim", "release", "decide"):
-            denied = await c.post(f"/staff/tasks/{finance_task}/{action}", data={"decision": "approve"}, headers=htmx(c))
+            denied = await c.post(
+                f"/staff/tasks/{finance_task}/{action}", data={"decision": "approve"}, headers=htmx(c)
+            )
             assert denied.status_code == 403 and "无权访问" in denied.text, action
     async with staff_client(finance) as c:
         assert "本校学时申报" not in (await c.get("/staff/tasks")).text
@@ -251,10 +263,19 @@ async def test_list_filters_paging_overdue_and_badge(sessionmaker, staff_client)
     old = datetime.now(UTC) - timedelta(days=10)
     for n in range(16):
         await add_task(sessionmaker, queue, subject=f"学时申报{n:02d}", kind="hours_declaration")
-    await add_task(sessionmaker, queue, subject="超期的申报", kind="hours_declaration", overdue=True,
-                   created_at=old, due_at=old + timedelta(days=2), reminded_at=old + timedelta(days=1))
-    await add_task(sessionmaker, queue, subject="已处理的申报", kind="hours_declaration", status="decided",
-                   decision="approved")
+    await add_task(
+        sessionmaker,
+        queue,
+        subject="超期的申报",
+        kind="hours_declaration",
+        overdue=True,
+        created_at=old,
+        due_at=old + timedelta(days=2),
+        reminded_at=old + timedelta(days=1),
+    )
+    await add_task(
+        sessionmaker, queue, subject="已处理的申报", kind="hours_declaration", status="decided", decision="approved"
+    )
 
     async with staff_client(reviewer) as c:
         assert (await c.get("/staff/tasks/count")).text == "17"  # open ones only
@@ -267,7 +288,9 @@ async def test_list_filters_paging_overdue_and_badge(sessionmaker, staff_client)
         assert second.text.count("data-task-id=") == 2
 
         only_overdue = await c.get("/staff/tasks?overdue=1", headers={"HX-Request": "true"})
-        assert only_overdue.text.count("data-task-id=") == 1 and "<html" not in only_overdue.text  # htmx: the list block
+        assert (
+            only_overdue.text.count("data-task-id=") == 1 and "<html" not in only_overdue.text
+        )  # htmx: the list block
         decided = await c.get("/staff/tasks?status=decided")
         assert "已处理的申报" in decided.text and "学时申报00" not in decided.text
         other_kind = await c.get("/staff/tasks?kind=personal_invoice")
@@ -285,3 +308,57 @@ async def test_empty_queue_says_so(sessionmaker, staff_client) -> None:  # type:
     async with staff_client(reviewer) as c:
         assert "暂无待处理任务" in (await c.get("/staff/tasks")).text
         assert (await c.get("/staff/tasks/count")).text == ""  # the badge hides
+
+
+async def test_undecided_task_is_reminded_then_flagged_overdue_by_the_workflow_timer(  # type: ignore[no-untyped-def]
+    time_env, sessionmaker, staff_client
+) -> None:
+    """The real task activities against the database, on the time-skipping server: no cron anywhere."""
+    school_id = await new_school(sessionmaker)
+    reviewer = await make_staff(sessionmaker, Role.SCHOOL_REVIEWER, school_id=school_id)
+    async with Worker(
+        time_env.client,
+        task_queue="inbox-escalation",
+        workflows=[ProbeReviewWorkflow],
+        activities=TaskActivities(sessionmaker).all(),
+    ):
+        handle = await time_env.client.start_workflow(
+            ProbeReviewWorkflow.run,
+            ProbeInput(subject="久未处理的申报", queue=Queue.school(school_id), submitter_id=None),
+            id=f"probe-{uuid.uuid4().hex[:12]}",
+            task_queue="inbox-escalation",
+        )
+
+        async def task() -> ReviewTask | None:
+            async with sessionmaker() as s:
+                return await s.scalar(select(ReviewTask).where(ReviewTask.workflow_id == handle.id))
+
+        assert (await eventually(task)).reminded_at is None
+        await time_env.sleep(timedelta(hours=25))
+
+        async def reminded() -> ReviewTask | None:
+            t = await task()
+            return t if t is not None and t.reminded_at is not None else None
+
+        assert not (await eventually(reminded)).overdue
+        async with staff_client(reviewer) as c:
+            listing = await c.get("/staff/tasks")
+            assert "即将到期" in listing.text and 'class="task-overdue"' not in listing.text
+        await time_env.sleep(timedelta(hours=24))
+
+        async def overdue() -> ReviewTask | None:
+            t = await task()
+            return t if t is not None and t.overdue else None
+
+        flagged = await eventually(overdue)
+        async with staff_client(reviewer) as c:
+            listing = await c.get("/staff/tasks")
+            assert 'class="task-overdue"' in listing.text and "已超期" in listing.text
+            history = (await c.get(f"/staff/tasks/{flagged.id}")).text
+            assert "到期提醒" in history and "已超期" in history
+        # still decidable after it is overdue (the app's client talks to the dev server, so the
+        # decision goes to this server's workflow directly)
+        approved = await handle.execute_update(
+            ProbeReviewWorkflow.decide, Decision(task_id=flagged.id, reviewer_id=reviewer.id, approve=True)
+        )
+        assert approved == "approved" and await handle.result() == "approved"

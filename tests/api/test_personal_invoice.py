@@ -122,14 +122,18 @@ def row(page: str, order_no: str) -> str:
     return match.group(1)
 
 
-async def test_apply_approve_issue_and_mail(client, trainee, sessionmaker, settings, finance_client, mailcatcher) -> None:  # type: ignore[no-untyped-def]
+async def test_apply_approve_issue_and_mail(
+    client, trainee, sessionmaker, settings, finance_client, mailcatcher
+) -> None:  # type: ignore[no-untyped-def]
     first = await paid_order(sessionmaker, trainee.id, "PUB-02")
     second = await paid_order(sessionmaker, trainee.id, "AGR-01")
     page = (await client.get("/my/invoices")).text
     assert "可申请" in row(page, first) and 'name="order_nos"' in row(page, first)
 
     email = f"inv-{secrets.token_hex(4)}@example.cn"
-    resp = await apply(client, [first, second], title_type="unit", title="湖南省农业科学院", tax_id=UNIT_CODE.lower(), email=email)
+    resp = await apply(
+        client, [first, second], title_type="unit", title="湖南省农业科学院", tax_id=UNIT_CODE.lower(), email=email
+    )
     assert resp.status_code == 204 and resp.headers["HX-Redirect"] == "/my/invoices?done=applied", resp.text
     page = (await client.get("/my/invoices?done=applied")).text
     assert "发票申请已提交" in page
@@ -191,7 +195,9 @@ async def test_form_refusals_leave_nothing_behind(client, trainee, sessionmaker)
         assert message in resp.text, (fields, resp.text)
     async with sessionmaker() as s:
         count = await s.scalar(
-            select(func.count()).select_from(PersonalInvoiceApplication).where(PersonalInvoiceApplication.trainee_id == trainee.id)
+            select(func.count())
+            .select_from(PersonalInvoiceApplication)
+            .where(PersonalInvoiceApplication.trainee_id == trainee.id)
         )
         assert count == 0 and await s.get(InvoicedOrder, order_no) is None
 
@@ -208,11 +214,13 @@ async def test_an_order_is_never_invoiced_twice(client, trainee, sessionmaker) -
     assert sorted(r.status_code for r in results) == [204, 422], [r.text for r in results]
     assert "所选订单已申请或已开具发票" in next(r.text for r in results if r.status_code == 422)
     async with sessionmaker() as s:
-        holders = await s.scalar(select(func.count()).select_from(InvoicedOrder).where(InvoicedOrder.order_no == racing))
+        holders = await s.scalar(
+            select(func.count()).select_from(InvoicedOrder).where(InvoicedOrder.order_no == racing)
+        )
         pending = await s.scalar(
-            select(func.count()).select_from(PersonalInvoiceApplication).where(
-                PersonalInvoiceApplication.trainee_id == trainee.id, PersonalInvoiceApplication.status == "pending"
-            )
+            select(func.count())
+            .select_from(PersonalInvoiceApplication)
+            .where(PersonalInvoiceApplication.trainee_id == trainee.id, PersonalInvoiceApplication.status == "pending")
         )
     assert holders == 1 and pending == 2  # IT-01's application and the winner of the race
 
@@ -227,7 +235,9 @@ async def test_cancel_while_pending_frees_the_order(client, trainee, sessionmake
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as other:
         await login_trainee(other, intruder)
         assert (await other.get(f"/my/invoices/{application.application_no}")).status_code == 404
-        assert (await other.post(f"/my/invoices/{application.application_no}/cancel", headers=htmx(other))).status_code == 404
+        assert (
+            await other.post(f"/my/invoices/{application.application_no}/cancel", headers=htmx(other))
+        ).status_code == 404
 
     cancelled = await client.post(f"/my/invoices/{application.application_no}/cancel", headers=htmx(client))
     assert cancelled.headers.get("HX-Redirect") == "/my/invoices?done=cancelled", cancelled.text
@@ -290,13 +300,21 @@ async def test_refund_of_an_invoiced_order_records_a_red_letter_invoice(  # type
     async with sessionmaker() as s:
         trade_no = (await s.get(Order, order_no)).trade_no  # type: ignore[union-attr]
     orders = OrderActivities(sessionmaker, FakeRefunds())  # type: ignore[arg-type]
-    withdraw = RefundRequest(refund_no=f"W-{order_no}", order_no=order_no, trade_no=trade_no or "",
-                             amount_cents=3000, reason="withdraw")
+    withdraw = RefundRequest(
+        refund_no=f"W-{order_no}", order_no=order_no, trade_no=trade_no or "", amount_cents=3000, reason="withdraw"
+    )
     await orders.refund(withdraw)
     await orders.refund(withdraw)  # a retried activity reverses once
     # a refund of another trade of the same order was never invoiced: no reversal
-    await orders.refund(RefundRequest(refund_no=f"L-{order_no}", order_no=order_no, trade_no="T-other",
-                                      amount_cents=7000, reason="duplicate_payment"))
+    await orders.refund(
+        RefundRequest(
+            refund_no=f"L-{order_no}",
+            order_no=order_no,
+            trade_no="T-other",
+            amount_cents=7000,
+            reason="duplicate_payment",
+        )
+    )
     async with sessionmaker() as s:
         reds = (await s.scalars(select(Invoice).where(Invoice.kind == "red", Invoice.order_no == order_no))).all()
     assert len(reds) == 1

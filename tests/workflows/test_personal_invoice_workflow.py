@@ -47,6 +47,7 @@ class FakeSide:
     calls: list[tuple[str, object]] = field(default_factory=list)
     # holds close_application, so that the workflow is still running when the next Update arrives
     hold: asyncio.Event | None = None
+    mail_rejected: bool = False
 
     def names(self) -> list[str]:
         return [n for n, _ in self.calls]
@@ -78,6 +79,8 @@ class FakeSide:
         @activity.defn(name="mail.send_invoice")
         async def send_invoice(mail: InvoiceMail) -> None:
             self.calls.append(("send_invoice", mail))
+            if self.mail_rejected:
+                raise ApplicationError("收件地址被拒绝", type="MailRejected", non_retryable=True)
 
         @activity.defn(name="tasks.open")
         async def open_task(req: OpenTask) -> int:
@@ -97,8 +100,15 @@ class FakeSide:
             self.calls.append(("mark_overdue", task_id))
 
         return [
-            record_application, close_application, issue, mark_issued, send_invoice,
-            open_task, close, remind, mark_overdue,
+            record_application,
+            close_application,
+            issue,
+            mark_issued,
+            send_invoice,
+            open_task,
+            close,
+            remind,
+            mark_overdue,
         ]
 
 
@@ -162,12 +172,21 @@ async def test_approved_application_is_issued_mailed_and_marked(temporal_client:
             await handle.execute_update(PersonalInvoiceWorkflow.cancel)
 
     assert side.names() == [
-        "record_application", "open", "close", "issue", "send_invoice", "mark_issued",
+        "record_application",
+        "open",
+        "close",
+        "issue",
+        "send_invoice",
+        "mark_issued",
     ]
     assert side.arg("close") == CloseTask(TASK_ID, "approved", FINANCE_ID, "")
     mail = side.arg("send_invoice")
     assert isinstance(mail, InvoiceMail)
-    assert (mail.to, mail.invoice_no, mail.pdf_path) == ("zhangwei@example.cn", INVOICE_NO, f"invoices/{INVOICE_NO}.pdf")
+    assert (mail.to, mail.invoice_no, mail.pdf_path) == (
+        "zhangwei@example.cn",
+        INVOICE_NO,
+        f"invoices/{INVOICE_NO}.pdf",
+    )
     assert side.arg("issue") == IssueRequest(no, FINANCE_ID)
     await record(handle, "personal_invoice_issued")
 
@@ -244,3 +263,14 @@ async def test_an_undecided_task_is_reminded_then_flagged_overdue(time_env: Work
 
 async def _async(value: bool) -> bool:
     return value
+
+
+async def test_an_address_the_mail_server_refuses_still_ends_issued(temporal_client: Client) -> None:
+    side = FakeSide(mail_rejected=True)
+    async with worker(temporal_client, side):
+        _, handle = await start(temporal_client)
+        await handle.execute_update(PersonalInvoiceWorkflow.submitted)
+        await eventually(lambda: _async("open" in side.names()))
+        await handle.execute_update(PersonalInvoiceWorkflow.decide, decision(True))
+        assert await handle.result() == "issued"  # downloadable from 我的发票
+    assert side.names()[-2:] == ["send_invoice", "mark_issued"]
