@@ -38,6 +38,12 @@ def _common(parser: argparse.ArgumentParser, default: object = None) -> None:
         help="PostgreSQL database of the bench's own (emptied first; created if missing), "
         "e.g. postgresql+psycopg://postgres@127.0.0.1:5432/bench. Default: SQLite in a temp folder",
     )
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=argparse.SUPPRESS if default is argparse.SUPPRESS else 1,
+        help="uvicorn worker processes for the web app (default 1)",
+    )
     keep_default = argparse.SUPPRESS if default is argparse.SUPPRESS else False
     parser.add_argument(
         "--keep", action="store_true", default=keep_default, help="keep the stack's temp folder (logs, database)"
@@ -67,9 +73,13 @@ async def _main(argv: list[str]) -> int:
     chosen = [args.bench] if args.bench else list(modules)
     results: list[Result] = []
     try:
-        async with running_stack(args.database_url, keep=args.keep) as stack:
+        async with running_stack(args.database_url, keep=args.keep, web_workers=args.web_workers) as stack:
             db = "PostgreSQL" if stack.settings.database_url.startswith("postgresql") else "SQLite"
-            print(f"stack up: web {stack.base_url}, Temporal {stack.settings.temporal_address}, {db}", flush=True)
+            print(
+                f"stack up: web {stack.base_url} ({args.web_workers} process(es)), "
+                f"Temporal {stack.settings.temporal_address}, {db}",
+                flush=True,
+            )
             for name in chosen:
                 options = args if args.bench else _defaults(modules[name])
                 started = time.perf_counter()

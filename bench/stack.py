@@ -94,11 +94,21 @@ class Stack:
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time used so far by each process of the stack, and by this driver ("bench")."""
         ticks = os.sysconf("SC_CLK_TCK")
+        stats: dict[int, tuple[int, float]] = {}  # pid -> (parent pid, CPU seconds)
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                stats[int(stat.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
         used = {"bench": sum(os.times()[:2])}
         for name, proc in self.procs.items():
-            with contextlib.suppress(OSError):
-                fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-                used[name] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+            # the process and its children (uvicorn --workers runs the app in child processes)
+            family = {proc.pid}
+            grew = True
+            while grew:
+                more = {pid for pid, (ppid, _) in stats.items() if ppid in family} - family
+                family |= more
+                grew = bool(more)
+            used[name] = sum(stats[pid][1] for pid in family if pid in stats)
         return used
 
     def http(self, **kwargs: Any) -> httpx.AsyncClient:
@@ -214,7 +224,9 @@ class StackUnavailable(RuntimeError):
 
 
 @contextlib.asynccontextmanager
-async def running_stack(database_url: str | None = None, keep: bool = False) -> AsyncIterator[Stack]:
+async def running_stack(
+    database_url: str | None = None, keep: bool = False, web_workers: int = 1
+) -> AsyncIterator[Stack]:
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     procs: dict[str, subprocess.Popen[bytes]] = {}
     engine: AsyncEngine | None = None
@@ -252,7 +264,7 @@ async def running_stack(database_url: str | None = None, keep: bool = False) -> 
             [PYTHON, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
              "--port", str(web_port), "--log-level", "warning", "--no-access-log",
              # clients that sat signed in while others ran must not find their connection closed
-             "--timeout-keep-alive", "120"],
+             "--timeout-keep-alive", "120", "--workers", str(web_workers)],
             tmp,
             env,
         )

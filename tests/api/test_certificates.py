@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-import subprocess
 from datetime import timedelta
 
 import httpx
@@ -145,7 +145,8 @@ async def test_archive_lists_the_certificate_with_its_facts(app, trainee, cert: 
         page = await c.get("/my/certificates")
     assert page.status_code == 200
     text = page.text
-    for expected in (cert.cert_no, "法治政府建设与依法行政", "公共科目", "在岗培训", "湖南农业大学", "有效", "打印学习证明"):
+    facts = (cert.cert_no, "法治政府建设与依法行政", "公共科目", "在岗培训", "湖南农业大学", "有效", "打印学习证明")
+    for expected in facts:
         assert expected in text, expected
     assert f'/my/certificates/{cert.id}/preview' in text
 
