@@ -29,6 +29,7 @@ from config import Settings, get_settings
 from db.base import make_engine, make_sessionmaker
 from gateways.payment import PaymentGateway
 from gateways.simulator import SimulatorGateway
+from runtime import tune_gc
 from workflows.hours_declaration import HoursDeclarationWorkflow
 from workflows.order import OrderWorkflow
 from workflows.personal_invoice import PersonalInvoiceWorkflow
@@ -90,6 +91,7 @@ async def main() -> None:
     engine = make_engine(settings.database_url)
     client = await connect(settings)
     worker = build_worker(client, settings, make_sessionmaker(engine))
+    tune_gc()
     logging.getLogger("worker").info("worker started on task queue %s", settings.task_queue)
     try:
         await worker.run()

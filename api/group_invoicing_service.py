@@ -263,23 +263,33 @@ async def apply_unit_invoice(
         await invoiced_order_nos(session, order_nos),
         email,
     )
-    inp = UnitInvoiceInput(
-        application_no=make_application_no(now, secrets.randbelow(10_000)),
-        applicant_id=trainee.id,
-        qualification_id=qualification.id,
-        school_id=school_id,
-        unit_name=qualification.unit_name,
-        tax_id=qualification.credit_code,
-        email=email,
-        training_year=year,
-        lines=[
-            UnitInvoiceLine(order_no=no, trainee_id=available[no].trainee_id, amount_cents=available[no].amount_cents)
-            for no in order_nos
-        ],
-        submitted_at=now.isoformat(),
-        remind_after_seconds=settings.review_reminder_hours * 3600,
-        due_after_seconds=settings.review_due_hours * 3600,
-    )
+    lines = [
+        UnitInvoiceLine(order_no=no, trainee_id=available[no].trainee_id, amount_cents=available[no].amount_cents)
+        for no in order_nos
+    ]
+    for _ in range(3):  # a random serial collides (same second, same number) about never; then draw again
+        inp = UnitInvoiceInput(
+            application_no=make_application_no(now, secrets.randbelow(10_000)),
+            applicant_id=trainee.id,
+            qualification_id=qualification.id,
+            school_id=school_id,
+            unit_name=qualification.unit_name,
+            tax_id=qualification.credit_code,
+            email=email,
+            training_year=year,
+            lines=lines,
+            submitted_at=now.isoformat(),
+            remind_after_seconds=settings.review_reminder_hours * 3600,
+            due_after_seconds=settings.review_due_hours * 3600,
+        )
+        try:
+            return await _start_unit_invoice(client, settings, inp)
+        except WorkflowAlreadyStartedError:
+            continue
+    raise DomainError("Busy")
+
+
+async def _start_unit_invoice(client: Client, settings: Settings, inp: UnitInvoiceInput) -> UnitInvoiceView:
     start = WithStartWorkflowOperation(
         UnitInvoiceWorkflow.run,
         inp,
@@ -288,13 +298,14 @@ async def apply_unit_invoice(
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         search_attributes=TypedSearchAttributes(
             [
-                SearchAttributePair(TRAINEE_ID, str(trainee.id)),
-                SearchAttributePair(SCHOOL_ID, str(school_id)),
+                SearchAttributePair(TRAINEE_ID, str(inp.applicant_id)),
+                SearchAttributePair(SCHOOL_ID, str(inp.school_id)),
                 SearchAttributePair(BUSINESS_KEY, inp.application_no),
                 SearchAttributePair(PROCESS_STATUS, "pending"),
             ]
         ),
     )
+    # returns once the application is on record; refuses if another application took an order meanwhile
     return await client.execute_update_with_start_workflow(
         UnitInvoiceWorkflow.submitted, start_workflow_operation=start
     )

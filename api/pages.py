@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models.catalog import School
+from api import refcache
 from db.models.orders import CartItem
 from db.models.users import User
 
@@ -16,10 +16,11 @@ PAGE_SIZE = 12
 
 
 async def trainee_context(request: Request, session: AsyncSession, user: User) -> dict[str, Any]:
+    """`school` is the current school entry (a cached SchoolRef), `cart_ids` the courses in the cart."""
     school_id = request.session.get("school_id")
-    school = await session.get(School, school_id) if school_id is not None else None
-    cart_count = await session.scalar(select(func.count()).select_from(CartItem).where(CartItem.trainee_id == user.id))
-    return {"school": school, "cart_count": cart_count or 0}
+    school = await refcache.school(session, int(school_id)) if school_id is not None else None
+    cart_ids = set((await session.scalars(select(CartItem.course_id).where(CartItem.trainee_id == user.id))).all())
+    return {"school": school, "cart_ids": cart_ids, "cart_count": len(cart_ids)}
 
 
 def page_numbers(page: int, total: int, size: int = PAGE_SIZE) -> dict[str, int]:

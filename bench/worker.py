@@ -10,6 +10,7 @@ from api.temporal import connect
 from bench.bare import BareWorkflow, noop
 from config import get_settings
 from db.base import make_engine, make_sessionmaker
+from runtime import tune_gc
 from worker import WORKFLOWS, build_worker
 
 
@@ -21,6 +22,7 @@ async def main() -> None:
     worker = build_worker(
         client, settings, make_sessionmaker(engine), workflows=[*WORKFLOWS, BareWorkflow], extra_activities=[noop]
     )
+    tune_gc()  # as worker.main does
     try:
         await worker.run()
     finally:

@@ -70,6 +70,7 @@ MESSAGES: dict[str, str] = {
     "YearRequired": "请选择年份",
     "NoRecordsSelected": "请勾选需要申请开票的记录",
     "SchoolRequired": "请先从学校入口进入学习平台",
+    "Busy": "系统繁忙，请稍后重试",
     # Uploads
     "AuthorizationImageOnly": "委托书文件只能上传图片格式",
     "UploadTooLarge": "文件过大",

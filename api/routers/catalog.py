@@ -7,13 +7,13 @@ from decimal import Decimal, InvalidOperation
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
+from api import refcache
 from api.deps import CurrentTrainee, SessionDep
 from api.pages import PAGE_SIZE, page_numbers, trainee_context
 from api.templating import render
-from db.models.catalog import Category, Course, Major
-from db.models.orders import CartItem
+from db.models.catalog import Course
 from domain.catalog import SubjectCategory
 from domain.errors import DomainError
 
@@ -26,17 +26,18 @@ async def school_home(request: Request, user: CurrentTrainee, session: SessionDe
     if ctx["school"] is None:
         return RedirectResponse("/supervision/bases", status_code=303)
     school = ctx["school"]
-    categories = (
-        await session.scalars(select(Category).where(Category.school_id == school.id).order_by(Category.sort))
-    ).all()
     featured = (
-        await session.scalars(_published(school.id).options(selectinload(Course.major)).order_by(Course.id).limit(8))
+        await session.scalars(_published(school.id).options(joinedload(Course.major)).order_by(Course.id).limit(8))
     ).all()
-    in_cart = await _cart_course_ids(session, user.id)
     return render(
         request,
         "catalog/home.html",
-        {**ctx, "categories": categories, "courses": featured, "in_cart": in_cart},
+        {
+            **ctx,
+            "categories": await refcache.categories(session, school.id),
+            "courses": featured,
+            "in_cart": ctx["cart_ids"],
+        },
     )
 
 
@@ -56,42 +57,9 @@ async def course_list(
     if ctx["school"] is None:
         return RedirectResponse("/supervision/bases", status_code=303)
     school_id = ctx["school"].id
-    stmt = _published(school_id)
     category_id, major_id = _parse_id(category), _parse_id(major)
-    if category_id:
-        stmt = stmt.where(Course.category_id == category_id)
-    if major_id:
-        stmt = stmt.where(Course.major_id == major_id)
-    if subject in {s.value for s in SubjectCategory}:
-        stmt = stmt.where(Course.subject_category == subject)
-    hours_value = _parse_hours(hours)
-    if hours_value is not None:
-        stmt = stmt.where(Course.hours == hours_value)
-    if q.strip():
-        like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(Course.title.like(like), Course.teacher.like(like), Course.code.like(like)))
-    total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    paging = page_numbers(page, total)
-    courses = (
-        await session.scalars(
-            stmt.options(selectinload(Course.major), selectinload(Course.category))
-            .order_by(Course.id)
-            .offset((paging["page"] - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE)
-        )
-    ).all()
-    categories = (
-        await session.scalars(select(Category).where(Category.school_id == school_id).order_by(Category.sort))
-    ).all()
-    majors = (await session.scalars(select(Major).order_by(Major.id))).all()
-    hour_options = (
-        await session.scalars(
-            select(Course.hours)
-            .where(Course.school_id == school_id, Course.published)
-            .distinct()
-            .order_by(Course.hours)
-        )
-    ).all()
+    stmt = _filtered(school_id, category_id, major_id, subject, _parse_hours(hours), q.strip())
+    courses, total = await _page_of(session, stmt, page)
     filters = {"category": category_id, "major": major_id, "subject": subject, "hours": hours, "q": q}
     return render(
         request,
@@ -99,13 +67,13 @@ async def course_list(
         {
             **ctx,
             "courses": courses,
-            "categories": categories,
-            "majors": majors,
-            "hour_options": hour_options,
+            "categories": await refcache.categories(session, school_id),
+            "majors": await refcache.majors(session),
+            "hour_options": await refcache.hour_options(session, school_id),
             "subjects": list(SubjectCategory),
             "filters": filters,
-            "paging": paging,
-            "in_cart": await _cart_course_ids(session, user.id),
+            "paging": page_numbers(page, total),
+            "in_cart": ctx["cart_ids"],
         },
         block="results",
     )
@@ -118,19 +86,53 @@ async def course_detail(course_id: int, request: Request, user: CurrentTrainee, 
         .where(Course.id == course_id, Course.published)
         .options(
             selectinload(Course.chapters),
-            selectinload(Course.major),
-            selectinload(Course.category),
-            selectinload(Course.school),
+            joinedload(Course.major),
+            joinedload(Course.category),
+            joinedload(Course.school),
         )
     )
     if course is None:
         raise DomainError("CourseUnavailable")
     ctx = await trainee_context(request, session, user)
-    return render(
-        request,
-        "catalog/detail.html",
-        {**ctx, "course": course, "in_cart": await _cart_course_ids(session, user.id)},
-    )
+    return render(request, "catalog/detail.html", {**ctx, "course": course, "in_cart": ctx["cart_ids"]})
+
+
+def _filtered(
+    school_id: int, category_id: int | None, major_id: int | None, subject: str, hours: Decimal | None, q: str
+) -> Select[Course]:
+    stmt = _published(school_id)
+    if category_id:
+        stmt = stmt.where(Course.category_id == category_id)
+    if major_id:
+        stmt = stmt.where(Course.major_id == major_id)
+    if subject in {s.value for s in SubjectCategory}:
+        stmt = stmt.where(Course.subject_category == subject)
+    if hours is not None:
+        stmt = stmt.where(Course.hours == hours)
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(Course.title.like(like), Course.teacher.like(like), Course.code.like(like)))
+    return stmt
+
+
+async def _page_of(session: SessionDep, stmt: Select[Course], page: int) -> tuple[list[Course], int]:
+    """One query for the page and the total (a window count), a second only past the last page."""
+    page = max(page, 1)
+    rows = (
+        await session.execute(
+            stmt.add_columns(func.count().over())
+            .options(joinedload(Course.major))
+            .order_by(Course.id)
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+        )
+    ).all()
+    if rows:
+        return [r[0] for r in rows], int(rows[0][1])
+    total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    if total and page > 1:  # asked past the end: show the last page
+        return await _page_of(session, stmt, -(-total // PAGE_SIZE))
+    return [], total
 
 
 def _published(school_id: int) -> Select[Course]:
@@ -146,7 +148,3 @@ def _parse_hours(raw: str) -> Decimal | None:
         return Decimal(raw) if raw else None
     except InvalidOperation:
         return None
-
-
-async def _cart_course_ids(session: SessionDep, trainee_id: int) -> set[int]:
-    return set((await session.scalars(select(CartItem.course_id).where(CartItem.trainee_id == trainee_id))).all())

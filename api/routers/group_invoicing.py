@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+import api.group_invoicing_inbox  # noqa: F401  (registers the inbox loaders of 集体开票)
 from api.deps import CurrentTrainee, OptionalUser, SchoolIdDep, SessionDep, SettingsDep, TemporalDep
 from api.group_invoicing_service import (
     RecordQuery,

@@ -127,7 +127,8 @@ async def test_submission_goes_under_review_with_a_reencoded_image(client, sessi
     async with staff_client(app, admin) as staff:
         assert (await staff.get(f"/group-invoicing/authorizations/{row.id}")).status_code == 200
         detail = await staff.get(f"/staff/tasks/{task.id}")
-        assert "湖南省测试研究院" in detail.text and f"/group-invoicing/authorizations/{row.id}" in detail.text
+        assert 'id="unit-qualification"' in detail.text and "第 1 次" in detail.text and code in detail.text
+        assert f"/group-invoicing/authorizations/{row.id}" in detail.text
     reviewer = await make_staff(sessionmaker, Role.SCHOOL_REVIEWER, school_id=1)
     async with staff_client(app, reviewer) as other:
         assert (await other.get(f"/group-invoicing/authorizations/{row.id}")).status_code == 404
@@ -251,7 +252,7 @@ async def test_unit_invoice_needs_an_approved_unit(client, sessionmaker) -> None
     )
     assert apply.status_code == 422 and "单位尚未通过集体开票审核" in apply.text
     async with sessionmaker() as s:
-        assert await s.scalar(select(func.count()).select_from(InvoicedOrder).where(InvoicedOrder.order_no == order_no)) == 0
+        assert await s.get(InvoicedOrder, order_no) is None
 
 
 async def test_unit_invoice_from_query_to_issued(client, sessionmaker, settings, app) -> None:  # type: ignore[no-untyped-def]
@@ -383,7 +384,7 @@ async def test_unit_invoice_refusals(client, sessionmaker, settings, app) -> Non
     stranger = await paid_order(sessionmaker, (await make_trainee(sessionmaker)).id, "ECO-03")
     await trainee_client(client, applicant)
     await approved_unit(app, client, sessionmaker, settings, unit)
-    cases = [
+    cases: list[tuple[dict[str, str | list[str]], str]] = [
         ({"order_nos": []}, "请勾选需要申请开票的记录"),
         ({"order_nos": [order_no], "email": "不是邮箱"}, "请填写正确的电子邮箱"),
         ({"order_nos": [stranger]}, "所选订单不可开票"),  # another unit's order
@@ -391,12 +392,14 @@ async def test_unit_invoice_refusals(client, sessionmaker, settings, app) -> Non
         ({"order_nos": [order_no], "year": ""}, "请选择年份"),
     ]
     for change, message in cases:
-        data = {"unit_name": unit, "year": str(YEAR), "email": "ok@example.cn", **change}
+        data: dict[str, str | list[str]] = {"unit_name": unit, "year": str(YEAR), "email": "ok@example.cn", **change}
         resp = await client.post("/my/group-invoicing/unit-invoices", data=data, headers=htmx(client))
         assert resp.status_code == 422 and message in resp.text, (change, resp.text)
     async with sessionmaker() as s:
         count = await s.scalar(
-            select(func.count()).select_from(UnitInvoiceApplication).where(UnitInvoiceApplication.applicant_id == applicant.id)
+            select(func.count())
+            .select_from(UnitInvoiceApplication)
+            .where(UnitInvoiceApplication.applicant_id == applicant.id)
         )
         assert count == 0
         assert await s.get(InvoicedOrder, order_no) is None

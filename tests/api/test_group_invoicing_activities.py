@@ -79,7 +79,9 @@ async def test_two_applications_racing_for_one_order_leave_it_on_one(sessionmake
     async with sessionmaker() as s:
         assert await s.get(UnitInvoiceApplication, loser.application_no) is None  # nothing half-written
         count = await s.scalar(
-            select(func.count()).select_from(UnitInvoiceItem).where(UnitInvoiceItem.application_no == loser.application_no)
+            select(func.count())
+            .select_from(UnitInvoiceItem)
+            .where(UnitInvoiceItem.application_no == loser.application_no)
         )
         assert count == 0
         holders = (await s.scalars(select(InvoicedOrder).where(InvoicedOrder.order_no.in_([a, b])))).all()

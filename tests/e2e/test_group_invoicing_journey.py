@@ -7,7 +7,7 @@ import re
 from datetime import date
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, FilePayload, Page, expect
 from sqlalchemy import select
 
 from db.models.group_invoicing import UnitQualification
@@ -68,9 +68,8 @@ async def test_non_image_authorization_is_refused_and_nothing_is_stored(page: Pa
     await page.fill("#unit_name", trainee.unit_name)
     await page.fill("#tax_id", code)
     # a text file named like an image: the content decides, not the name
-    await page.set_input_files(
-        "#authorization", files=[{"name": "委托书.png", "mimeType": "image/png", "buffer": "不是图片".encode()}]
-    )
+    fake = FilePayload(name="委托书.png", mimeType="image/png", buffer="不是图片".encode())
+    await page.set_input_files("#authorization", files=[fake])
     await page.click("#submit-qualification")
     await expect(page.locator("#flash")).to_contain_text("委托书文件只能上传图片格式")
     await expect(page.locator("#submit-qualification")).to_be_visible()  # still on the form
@@ -97,9 +96,8 @@ async def test_qualification_then_unit_invoice_to_records(  # type: ignore[no-un
     code = make_credit_code("12430000E2E000002")
     await page.fill("#unit_name", unit)
     await page.fill("#tax_id", code)
-    await page.set_input_files(
-        "#authorization", files=[{"name": "委托书.png", "mimeType": "image/png", "buffer": png_bytes((300, 200))}]
-    )
+    image = FilePayload(name="委托书.png", mimeType="image/png", buffer=png_bytes((300, 200)))
+    await page.set_input_files("#authorization", files=[image])
     await page.click("#submit-qualification")
     await expect(page.locator("#qualification-state")).to_have_text("审核中")
     await expect(page.locator("#qualification-status img.auth-thumb")).to_be_visible()

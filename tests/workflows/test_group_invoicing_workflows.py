@@ -300,7 +300,8 @@ async def test_unit_invoice_rejected_releases_the_orders(temporal_client: Client
         await handle.execute_update(UnitInvoiceWorkflow.submitted)
         await eventually(lambda: opened(side))
         assert await refusal(handle, "decide", decision(False)) == "RejectReasonRequired"
-        assert await handle.execute_update(UnitInvoiceWorkflow.decide, decision(False, "抬头与委托书不符")) == "rejected"
+        result = await handle.execute_update(UnitInvoiceWorkflow.decide, decision(False, "抬头与委托书不符"))
+        assert result == "rejected"
         rejected = side.arg("reject_unit_invoice")
         assert isinstance(rejected, UnitInvoiceDecided)
         assert (rejected.state, rejected.reason) == ("rejected", "抬头与委托书不符")
