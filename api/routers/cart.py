@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from api.deps import CurrentTrainee, SessionDep
 from api.pages import trainee_context
@@ -29,8 +29,8 @@ async def cart_page(request: Request, user: CurrentTrainee, session: SessionDep)
             select(CartItem)
             .where(CartItem.trainee_id == user.id)
             .options(
-                selectinload(CartItem.course).selectinload(Course.school),
-                selectinload(CartItem.course).selectinload(Course.major),
+                joinedload(CartItem.course).joinedload(Course.school),
+                joinedload(CartItem.course).joinedload(Course.major),
             )
             .order_by(CartItem.added_at)
         )
@@ -44,7 +44,7 @@ async def buy_now(course_id: int, request: Request, user: CurrentTrainee, sessio
     course = await session.scalar(
         select(Course)
         .where(Course.id == course_id, Course.published)
-        .options(selectinload(Course.school), selectinload(Course.major))
+        .options(joinedload(Course.school), joinedload(Course.major))
     )
     if course is None:
         raise DomainError("CourseUnavailable")

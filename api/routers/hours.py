@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+import api.hours_inbox  # noqa: F401  (registers the inbox loader of 学时申报)
 from api import hours_service as svc
 from api.deps import CurrentStaff, CurrentTrainee, SchoolIdDep, SessionDep, SettingsDep, TemporalDep
 from api.pages import PAGE_SIZE, page_numbers, trainee_context
