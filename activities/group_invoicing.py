@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from db.invoice_guard import claim_orders, orders_held_by_others, release_orders
+from db.invoice_guard import claim_orders_and_commit, release_orders
 from db.models.group_invoicing import UnitInvoiceApplication, UnitInvoiceItem, UnitQualification
 from db.models.invoice_guard import InvoiceKind
 from domain.group_invoicing import (
@@ -102,22 +102,10 @@ class GroupInvoicingActivities:
                 )
                 for line in inp.lines
             )
-            try:
-                taken = await claim_orders(
-                    session, order_nos, kind=InvoiceKind.UNIT, application_no=inp.application_no
-                )
-                if taken:
-                    await session.rollback()
-                    return UnitInvoiceRecorded(taken_order_nos=taken)
-                await session.commit()
-            except IntegrityError:
-                # a concurrent claim won the race on the guard's primary key
-                await session.rollback()
-                taken = await orders_held_by_others(session, order_nos, inp.application_no)
-                if not taken:
-                    raise  # something else went wrong: let the activity retry
-                return UnitInvoiceRecorded(taken_order_nos=taken)
-        return UnitInvoiceRecorded()
+            taken = await claim_orders_and_commit(
+                session, order_nos, kind=InvoiceKind.UNIT, application_no=inp.application_no
+            )
+        return UnitInvoiceRecorded(taken_order_nos=taken)
 
     @activity.defn(name="group_invoicing.reject_unit_invoice")
     async def reject_unit_invoice(self, d: UnitInvoiceDecided) -> None:

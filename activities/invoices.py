@@ -1,6 +1,9 @@
 """Side effects of the personal invoice process: the application projection, the shared order guard,
 issuing into the invoice register (number + PDF), and the red-letter reversal of a refunded order.
 
+The issuing steps at the bottom (current amounts, blue invoice, PDF) serve the unit invoice too
+(activities/unit_invoicing.py): both processes invoice orders by the same rules into one register.
+
 Every activity is idempotent: records are keyed by the application number, the register by
 `issue_key`, the PDF by the invoice number (rendered only while the file is missing).
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,8 +24,8 @@ from temporalio import activity
 
 from config import Settings
 from db.base import utcnow
-from db.invoice_guard import claim_orders, orders_held_by_others, release_orders
-from db.invoice_register import SHANGHAI, find_invoice, register_invoice
+from db.invoice_guard import claim_orders_and_commit, release_orders
+from db.invoice_register import SHANGHAI, blue_key, find_invoice, red_key, register_invoice
 from db.models.catalog import School
 from db.models.group_invoicing import UnitInvoiceApplication, UnitInvoiceItem
 from db.models.invoice_guard import InvoicedOrder, InvoiceKind
@@ -37,10 +41,11 @@ from domain.personal_invoice import (
     IssueRequest,
     PersonalInvoiceInput,
     invoiceable_cents,
+    personal_invoice_workflow_id,
 )
 from media.pdf import InvoiceView, invoice_pdf
 
-INVOICE_DIR = "invoices"
+INVOICE_DIR = "invoices"  # PDFs by invoice number, personal and unit invoices alike
 
 
 class InvoiceActivities:
@@ -63,22 +68,10 @@ class InvoiceActivities:
                                     amount_cents=line.amount_cents)
                 for line in app.lines
             )
-            try:
-                taken = await claim_orders(
-                    session, order_nos, kind=InvoiceKind.PERSONAL, application_no=app.application_no
-                )
-                if taken:
-                    await session.rollback()
-                    return InvoiceRecorded(taken_order_nos=taken)
-                await session.commit()
-            except IntegrityError:
-                # a concurrent application won the race on the guard's primary key
-                await session.rollback()
-                taken = await orders_held_by_others(session, order_nos, app.application_no)
-                if not taken:
-                    raise  # something else went wrong: let the activity retry
-                return InvoiceRecorded(taken_order_nos=taken)
-        return InvoiceRecorded()
+            taken = await claim_orders_and_commit(
+                session, order_nos, kind=InvoiceKind.PERSONAL, application_no=app.application_no
+            )
+        return InvoiceRecorded(taken_order_nos=taken)
 
     @activity.defn(name="invoices.close_application")
     async def close_application(self, closed: ApplicationClosed) -> None:
@@ -100,11 +93,10 @@ class InvoiceActivities:
         """The invoice in the register (numbered once), then its PDF under files_dir/invoices/."""
         invoice, seller = await self._register_blue(req)
         assert invoice.invoice_no is not None
-        relative = f"{INVOICE_DIR}/{invoice.invoice_no}.pdf"
+        relative = invoice_pdf_path(invoice.invoice_no)
         if invoice.pdf_path != relative or not (self.settings.files_dir / relative).is_file():
             view = await self._pdf_view(invoice, seller, req.drawer_id)
-            pdf = await asyncio.to_thread(invoice_pdf, view)
-            _write_atomically(self.settings.files_dir / relative, pdf)
+            await save_invoice_pdf(self.settings.files_dir / relative, view)
             async with self.sessionmaker() as session:
                 await session.execute(update(Invoice).where(Invoice.id == invoice.id).values(pdf_path=relative))
                 await session.commit()
@@ -131,7 +123,7 @@ class InvoiceActivities:
             )
             await session.execute(
                 update(Invoice)
-                .where(Invoice.issue_key == _blue_key(application_no), Invoice.emailed_at.is_(None))
+                .where(Invoice.issue_key == blue_key(application_no), Invoice.emailed_at.is_(None))
                 .values(emailed_at=now)
             )
             await session.commit()
@@ -152,85 +144,37 @@ class InvoiceActivities:
     # ---- steps ----------------------------------------------------------------------------------
 
     async def _register_blue(self, req: IssueRequest) -> tuple[Invoice, School]:
-        key = _blue_key(req.application_no)
         async with self.sessionmaker() as session:
             app = await session.get(PersonalInvoiceApplication, req.application_no)
             assert app is not None, req.application_no
             school = await session.get(School, app.school_id)
             assert school is not None
-            invoice = await find_invoice(session, key)
-            if invoice is not None:
-                return invoice, school
-            amount = sum((await self._current_amounts(session, req.application_no)).values())
-            try:
-                invoice = await register_invoice(
+            invoice = await find_invoice(session, blue_key(req.application_no))
+            if invoice is None:
+                amounts = await _applied_amounts(session, req.application_no)
+                invoice = await register_blue_invoice(
                     session,
-                    issue_key=key,
-                    kind="blue",
+                    app,
+                    school,
                     source=InvoiceKind.PERSONAL,
-                    application_no=app.application_no,
-                    school_id=app.school_id,
                     buyer_title=app.title,
-                    buyer_tax_id=app.tax_id,
-                    email=app.email,
-                    amount_cents=amount,
-                    tax_rate=school.tax_rate,
+                    amount_cents=sum(amounts.values()),
                     issued_at=utcnow(),
                 )
-                app.invoice_no = invoice.invoice_no
-                await session.commit()
-            except IntegrityError:
-                await session.rollback()
-                invoice = await find_invoice(session, key)
-                assert invoice is not None
             return invoice, school
-
-    @staticmethod
-    async def _current_amounts(session: AsyncSession, application_no: str) -> dict[str, int]:
-        """Per order: what was applied for, less anything refunded since (a course withdrawn while the
-        application waited is not invoiced)."""
-        items = (
-            await session.scalars(
-                select(PersonalInvoiceItem).where(PersonalInvoiceItem.application_no == application_no)
-            )
-        ).all()
-        amounts: dict[str, int] = {}
-        for item in items:
-            order = await session.get(Order, item.order_no)
-            assert order is not None
-            refunds = (
-                await session.execute(
-                    select(Refund.trade_no, Refund.amount_cents).where(Refund.order_no == item.order_no)
-                )
-            ).all()
-            now = invoiceable_cents(order.amount_cents, order.trade_no, [(t, c) for t, c in refunds])
-            amounts[item.order_no] = min(item.amount_cents, now)
-        return amounts
 
     async def _pdf_view(self, invoice: Invoice, seller: School, drawer_id: int | None) -> InvoiceView:
         async with self.sessionmaker() as session:
-            amounts = await self._current_amounts(session, invoice.application_no)
+            amounts = await _applied_amounts(session, invoice.application_no)
             drawer = await session.get(User, drawer_id) if drawer_id is not None else None
-        assert invoice.invoice_no is not None
-        return InvoiceView(
-            invoice_no=invoice.invoice_no,
-            issued_on=invoice.issued_at.astimezone(SHANGHAI).strftime("%Y年%m月%d日"),
-            buyer_title=invoice.buyer_title,
-            buyer_tax_id=invoice.buyer_tax_id,
-            seller_name=seller.name,
-            seller_tax_id=seller.tax_id,
-            items=[(ITEM_NAME, cents) for cents in amounts.values() if cents],
-            rate_label=TaxRate(invoice.tax_rate).label,
-            net_cents=invoice.net_cents,
-            tax_cents=invoice.tax_cents,
-            total_cents=invoice.amount_cents,
-            remark="订单号：" + "、".join(amounts),
-            drawer=drawer.name if drawer is not None else "",
-        )
+        return invoice_view(invoice, seller, amounts, "订单号：", drawer)
 
 
-def _blue_key(application_no: str) -> str:
-    return f"blue:{application_no}"
+async def _applied_amounts(session: AsyncSession, application_no: str) -> dict[str, int]:
+    items = (
+        await session.scalars(select(PersonalInvoiceItem).where(PersonalInvoiceItem.application_no == application_no))
+    ).all()
+    return await current_amounts(session, [(item.order_no, item.amount_cents) for item in items])
 
 
 def _application(app: PersonalInvoiceInput) -> PersonalInvoiceApplication:
@@ -244,16 +188,9 @@ def _application(app: PersonalInvoiceInput) -> PersonalInvoiceApplication:
         email=app.email,
         amount_cents=app.amount_cents,
         status=InvoiceState.PENDING,
-        workflow_id=f"invoice-{app.application_no}",
+        workflow_id=personal_invoice_workflow_id(app.application_no),
         created_at=datetime.fromisoformat(app.submitted_at),
     )
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 async def reverse_for_refund(
@@ -263,7 +200,7 @@ async def reverse_for_refund(
     None when the order had no issued invoice. Keyed by the refund number: a retry, or the same
     refund reported twice, records one reversal. Works for personal and unit invoices alike (the
     shared guard says which application holds the order)."""
-    key = f"red:{refund_no}"
+    key = red_key(refund_no)
     async with sessionmaker() as session:
         existing = await find_invoice(session, key)
         if existing is not None:
@@ -321,7 +258,7 @@ async def _blue_invoice(session: AsyncSession, guard: InvoicedOrder) -> _Blue | 
     """The issued invoice of the application that holds the order (personal: our register; unit: the
     unit application, which numbers its invoices itself)."""
     if guard.kind == InvoiceKind.PERSONAL:
-        inv = await find_invoice(session, _blue_key(guard.application_no))
+        inv = await find_invoice(session, blue_key(guard.application_no))
         if inv is None or inv.invoice_no is None:
             return None
         return _Blue(inv.invoice_no, inv.school_id, inv.buyer_title, inv.buyer_tax_id, inv.email, inv.tax_rate)
@@ -343,3 +280,97 @@ async def _invoiced_for_order(session: AsyncSession, guard: InvoicedOrder, order
         )
     )
     return int(cents or 0)
+
+
+# ---- issuing steps shared with the unit invoice (activities/unit_invoicing.py) -----------------
+
+
+def invoice_pdf_path(invoice_no: str) -> str:
+    """Where an invoice's PDF lives, relative to settings.files_dir."""
+    return f"{INVOICE_DIR}/{invoice_no}.pdf"
+
+
+async def current_amounts(session: AsyncSession, items: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Per order of an application's items (order number, amount applied for): what was applied
+    for, less anything refunded since (a course withdrawn while the application waited is not
+    invoiced)."""
+    amounts: dict[str, int] = {}
+    for order_no, applied_cents in items:
+        order = await session.get(Order, order_no)
+        assert order is not None
+        refunds = (
+            await session.execute(select(Refund.trade_no, Refund.amount_cents).where(Refund.order_no == order_no))
+        ).all()
+        now = invoiceable_cents(order.amount_cents, order.trade_no, [(t, c) for t, c in refunds])
+        amounts[order_no] = min(applied_cents, now)
+    return amounts
+
+
+async def register_blue_invoice(
+    session: AsyncSession,
+    app: PersonalInvoiceApplication | UnitInvoiceApplication,
+    seller: School,
+    *,
+    source: str,
+    buyer_title: str,
+    amount_cents: int,
+    issued_at: datetime,
+) -> Invoice:
+    """The application's invoice, numbered in the register and noted on the application in one
+    transaction (committed). When two attempts race on the issue key, the other one's invoice."""
+    key = blue_key(app.application_no)
+    try:
+        invoice = await register_invoice(
+            session,
+            issue_key=key,
+            kind="blue",
+            source=source,
+            application_no=app.application_no,
+            school_id=app.school_id,
+            buyer_title=buyer_title,
+            buyer_tax_id=app.tax_id,
+            email=app.email,
+            amount_cents=amount_cents,
+            tax_rate=seller.tax_rate,
+            issued_at=issued_at,
+        )
+        app.invoice_no = invoice.invoice_no
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        found = await find_invoice(session, key)
+        assert found is not None, key
+        return found
+    return invoice
+
+
+def invoice_view(
+    invoice: Invoice, seller: School, amounts: dict[str, int], remark_prefix: str, drawer: User | None
+) -> InvoiceView:
+    """What the PDF shows: one line per order still invoiceable, the order numbers in the remark."""
+    assert invoice.invoice_no is not None
+    return InvoiceView(
+        invoice_no=invoice.invoice_no,
+        issued_on=invoice.issued_at.astimezone(SHANGHAI).strftime("%Y年%m月%d日"),
+        buyer_title=invoice.buyer_title,
+        buyer_tax_id=invoice.buyer_tax_id,
+        seller_name=seller.name,
+        seller_tax_id=seller.tax_id,
+        items=[(ITEM_NAME, cents) for cents in amounts.values() if cents],
+        rate_label=TaxRate(invoice.tax_rate).label,
+        net_cents=invoice.net_cents,
+        tax_cents=invoice.tax_cents,
+        total_cents=invoice.amount_cents,
+        remark=remark_prefix + "、".join(amounts),
+        drawer=drawer.name if drawer is not None else "",
+    )
+
+
+async def save_invoice_pdf(path: Path, view: InvoiceView) -> None:
+    """Renders the PDF off the event loop and writes it under a temporary name first: never a
+    half-written PDF under the final name."""
+    pdf = await asyncio.to_thread(invoice_pdf, view)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    tmp.write_bytes(pdf)
+    os.replace(tmp, path)

@@ -7,8 +7,9 @@ Only these activities write a task's process columns; the inbox API writes nothi
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -57,52 +58,46 @@ class TaskActivities:
     @activity.defn(name="tasks.close")
     async def close(self, req: CloseTask) -> None:
         cancelled = req.outcome == "cancelled"
-        async with self.sessionmaker() as session:
-            result = await session.execute(
-                update(ReviewTask)
-                .where(ReviewTask.id == req.task_id, ReviewTask.status == TaskStatus.OPEN)
-                .values(
-                    status=TaskStatus.CANCELLED if cancelled else TaskStatus.DECIDED,
-                    decision=None if cancelled else req.outcome,
-                    reason=req.reason,
-                    decided_by=req.actor_id,
-                    decided_at=utcnow(),
-                )
-            )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                await add_event(session, req.task_id, req.outcome, req.actor_id, req.reason)
-            await session.commit()
+        await self._change_open_task(
+            req.task_id,
+            values={
+                "status": TaskStatus.CANCELLED if cancelled else TaskStatus.DECIDED,
+                "decision": None if cancelled else req.outcome,
+                "reason": req.reason,
+                "decided_by": req.actor_id,
+                "decided_at": utcnow(),
+            },
+            action=req.outcome, actor_id=req.actor_id, comment=req.reason,
+        )
 
     @activity.defn(name="tasks.remind")
     async def remind(self, task_id: int) -> None:
-        async with self.sessionmaker() as session:
-            result = await session.execute(
-                update(ReviewTask)
-                .where(
-                    ReviewTask.id == task_id,
-                    ReviewTask.status == TaskStatus.OPEN,
-                    ReviewTask.reminded_at.is_(None),
-                )
-                .values(reminded_at=utcnow())
-            )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                await add_event(session, task_id, "reminded", None, "任务即将到期，请尽快处理")
-            await session.commit()
+        await self._change_open_task(
+            task_id, ReviewTask.reminded_at.is_(None), values={"reminded_at": utcnow()},
+            action="reminded", comment="任务即将到期，请尽快处理",
+        )
 
     @activity.defn(name="tasks.mark_overdue")
     async def mark_overdue(self, task_id: int) -> None:
+        await self._change_open_task(
+            task_id, ReviewTask.overdue.is_(False), values={"overdue": True},
+            action="overdue", comment="已超过处理期限",
+        )
+
+    async def _change_open_task(
+        self, task_id: int, *only_if: ColumnElement[bool], values: dict[str, Any],
+        action: str, actor_id: int | None = None, comment: str = "",
+    ) -> None:
+        """Changes a task that is still open (and meets `only_if`), with its audit entry in the same
+        transaction — written only when this call made the change, so a retry adds nothing twice."""
         async with self.sessionmaker() as session:
             result = await session.execute(
                 update(ReviewTask)
-                .where(
-                    ReviewTask.id == task_id,
-                    ReviewTask.status == TaskStatus.OPEN,
-                    ReviewTask.overdue.is_(False),
-                )
-                .values(overdue=True)
+                .where(ReviewTask.id == task_id, ReviewTask.status == TaskStatus.OPEN, *only_if)
+                .values(**values)
             )
             if result.rowcount == 1:  # type: ignore[attr-defined]
-                await add_event(session, task_id, "overdue", None, "已超过处理期限")
+                await add_event(session, task_id, action, actor_id, comment)
             await session.commit()
 
     def all(self) -> list:  # type: ignore[type-arg]

@@ -22,6 +22,16 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 INVOICE_CHANNEL = 1
 
 
+def blue_key(application_no: str) -> str:
+    """The issue key of an application's invoice (personal or unit: application numbers differ)."""
+    return f"blue:{application_no}"
+
+
+def red_key(refund_no: str) -> str:
+    """The issue key of the red-letter reversal recorded for a refund."""
+    return f"red:{refund_no}"
+
+
 async def find_invoice(session: AsyncSession, issue_key: str) -> Invoice | None:
     return await session.scalar(select(Invoice).where(Invoice.issue_key == issue_key))
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from domain.credit_code import validate_tax_id
 from domain.errors import DomainError
-from domain.invoicing import validate_email
+from domain.invoicing import check_ticked_orders, validate_email
 
 UNIT_NAME_MAX = 100
 
@@ -177,10 +177,5 @@ def validate_unit_invoice_request(
     live application (personal or unit) holds: ``InvoiceAlreadyRequested``. Any other ticked order
     that is not available (refunded, not paid, not the unit's) is ``OrderNotInvoiceable``.
     """
-    if not order_nos:
-        raise DomainError("NoRecordsSelected")
-    if any(no in held for no in order_nos):
-        raise DomainError("InvoiceAlreadyRequested")
-    if any(no not in available for no in order_nos):
-        raise DomainError("OrderNotInvoiceable")
+    check_ticked_orders(order_nos, available, held, none_ticked="NoRecordsSelected")
     return validate_email(email)

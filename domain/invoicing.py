@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
@@ -26,6 +27,20 @@ def validate_email(s: str) -> str:
     if len(s) > 254 or ".." in s or not _EMAIL_RE.match(s):
         raise DomainError("EmailInvalid")
     return s
+
+
+def check_ticked_orders(
+    order_nos: list[str], offered: Container[str], held: Container[str], *, none_ticked: str
+) -> None:
+    """The orders ticked for an invoice (personal or unit), refused in this order: none ticked
+    (`none_ticked`: each form words it its own way); one a live application of either kind holds
+    (``InvoiceAlreadyRequested``); one not offered for invoicing now (``OrderNotInvoiceable``)."""
+    if not order_nos:
+        raise DomainError(none_ticked)
+    if any(no in held for no in order_nos):
+        raise DomainError("InvoiceAlreadyRequested")
+    if any(no not in offered for no in order_nos):
+        raise DomainError("OrderNotInvoiceable")
 
 
 class TitleType(StrEnum):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.errors import DomainError
-from domain.invoicing import TitleType, validate_buyer, validate_email
+from domain.invoicing import TitleType, check_ticked_orders, validate_buyer, validate_email
 
 
 class InvoiceState:
@@ -137,12 +137,7 @@ def validate_application(
     """Checks a 发票申请 form; `invoiceable` maps each order the trainee may invoice now to
     (school id, amount in fen); `held` are orders a live application (personal or unit) holds.
     Returns the normalised buyer details."""
-    if not order_nos:
-        raise DomainError("InvoiceOrdersRequired")
-    if any(no in held for no in order_nos):
-        raise DomainError("InvoiceAlreadyRequested")
-    if any(no not in invoiceable for no in order_nos):
-        raise DomainError("OrderNotInvoiceable")
+    check_ticked_orders(order_nos, invoiceable, held, none_ticked="InvoiceOrdersRequired")
     if len({invoiceable[no][0] for no in order_nos}) > 1:
         raise DomainError("InvoiceMixedSchools")
     clean_title, clean_tax_id = validate_buyer(title_type, title, tax_id)

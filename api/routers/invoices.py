@@ -16,7 +16,8 @@ from api.invoices_service import apply_personal_invoice, count_paid_orders, orde
 from api.pages import PAGE_SIZE, page_numbers, trainee_context
 from api.routers.orders import redirect
 from api.templating import render
-from db.models.invoices import Invoice, PersonalInvoiceApplication
+from db.invoice_register import blue_key, find_invoice
+from db.models.invoices import PersonalInvoiceApplication
 from db.models.users import User
 from domain.errors import DomainError
 from domain.invoicing import TitleType
@@ -104,7 +105,7 @@ async def view_application(
     app = await own_application(session, user, application_no)
     rows = await order_rows(session, user.id, order_nos=[i.order_no for i in app.items])
     amounts = {i.order_no: i.amount_cents for i in app.items}
-    invoice = await session.scalar(select(Invoice).where(Invoice.issue_key == f"blue:{application_no}"))
+    invoice = await find_invoice(session, blue_key(application_no))
     ctx = await trainee_context(request, session, user)
     return render(
         request,
@@ -142,7 +143,7 @@ async def invoice_pdf(
     application_no: str, user: CurrentTrainee, session: SessionDep, settings: SettingsDep
 ) -> Response:
     app = await own_application(session, user, application_no)
-    invoice = await session.scalar(select(Invoice).where(Invoice.issue_key == f"blue:{application_no}"))
+    invoice = await find_invoice(session, blue_key(application_no))
     if app.status != InvoiceState.ISSUED or invoice is None or not invoice.pdf_path:
         raise DomainError("InvoicePdfPending")
     path = settings.files_dir / invoice.pdf_path

@@ -17,47 +17,19 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.orders import OrderActivities
-from db.models.catalog import Course
 from db.models.invoice_guard import InvoicedOrder
 from db.models.invoices import Invoice, PersonalInvoiceApplication
-from db.models.orders import Order, OrderItem, OrderStatus
+from db.models.orders import Order
 from db.models.tasks import ReviewTask
 from db.models.users import Role, User
 from domain.credit_code import make_credit_code
 from domain.invoicing import is_valid_invoice_number
 from domain.orders import RefundRequest
 from gateways.payment import RefundReceipt
-from tests.support import eventually, htmx, login_staff, login_trainee, make_staff, make_trainee
+from tests.group_invoicing.support import decide, paid_order, staff_client
+from tests.support import eventually, htmx, login_trainee, make_staff, make_trainee
 
 UNIT_CODE = make_credit_code("12430000MA4L00012")  # 17 characters + the check character
-
-
-async def paid_order(maker: async_sessionmaker[AsyncSession], trainee_id: int, *codes: str, school_id: int = 1) -> str:
-    """A paid order made directly in the database (these tests don't care about purchase)."""
-    now = datetime.now(UTC)
-    async with maker() as s:
-        courses = (await s.scalars(select(Course).where(Course.code.in_(codes), Course.school_id == school_id))).all()
-        order = Order(
-            order_no=f"I{now:%Y%m%d%H%M%S}-{secrets.token_hex(3)}",
-            trainee_id=trainee_id,
-            school_id=school_id,
-            training_year=now.year,
-            training_type="in_post",
-            amount_cents=sum(c.price_cents for c in courses),
-            status=OrderStatus.PAID,
-            channel="alipay",
-            trade_no=f"T{secrets.token_hex(6)}",
-            expires_at=now,
-            paid_at=now,
-        )
-        s.add(order)
-        await s.flush()
-        s.add_all(
-            OrderItem(order_no=order.order_no, course_id=c.id, title=c.title, hours=c.hours, price_cents=c.price_cents)
-            for c in courses
-        )
-        await s.commit()
-        return order.order_no
 
 
 @pytest.fixture
@@ -71,10 +43,7 @@ async def trainee(client: httpx.AsyncClient, sessionmaker) -> User:  # type: ign
 def finance_client(app, sessionmaker):  # type: ignore[no-untyped-def]
     @asynccontextmanager
     async def open_() -> AsyncIterator[httpx.AsyncClient]:
-        finance = await make_staff(sessionmaker, Role.FINANCE)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-            await login_staff(c, finance)
+        async with staff_client(app, await make_staff(sessionmaker, Role.FINANCE)) as c:
             yield c
 
     return open_
@@ -106,14 +75,6 @@ async def task_of(maker: async_sessionmaker[AsyncSession], application_no: str) 
             return await s.scalar(select(ReviewTask.id).where(ReviewTask.workflow_id == f"invoice-{application_no}"))
 
     return await eventually(found)
-
-
-async def decide(c: httpx.AsyncClient, task_id: int, decision: str, reason: str = "") -> httpx.Response:
-    claimed = await c.post(f"/staff/tasks/{task_id}/claim", headers=htmx(c))
-    assert claimed.status_code == 200, claimed.text
-    return await c.post(
-        f"/staff/tasks/{task_id}/decide", data={"decision": decision, "reason": reason}, headers=htmx(c)
-    )
 
 
 def row(page: str, order_no: str) -> str:
@@ -149,7 +110,7 @@ async def test_apply_approve_issue_and_mail(
     async with finance_client() as fc:
         detail = await fc.get(f"/staff/tasks/{task_id}")
         assert "湖南省农业科学院" in detail.text and first in detail.text and UNIT_CODE in detail.text
-        decided = await decide(fc, task_id, "approve")
+        decided = await decide(fc, task_id, True)
         assert decided.status_code == 200 and "已通过" in decided.text
 
     async def issued() -> PersonalInvoiceApplication | None:
@@ -260,7 +221,7 @@ async def test_rejection_shows_the_reason_and_allows_a_new_application(  # type:
     application = await application_of(sessionmaker, order_no)
     task_id = await task_of(sessionmaker, application.application_no)
     async with finance_client() as fc:
-        rejected = await decide(fc, task_id, "reject", "发票抬头应为单位全称")
+        rejected = await decide(fc, task_id, False, "发票抬头应为单位全称")
         assert rejected.status_code == 200 and "已驳回" in rejected.text
 
     async def shows_rejected() -> str | None:
@@ -289,7 +250,7 @@ async def test_refund_of_an_invoiced_order_records_a_red_letter_invoice(  # type
     await apply(client, [order_no])
     application = await application_of(sessionmaker, order_no)
     async with finance_client() as fc:
-        await decide(fc, await task_of(sessionmaker, application.application_no), "approve")
+        await decide(fc, await task_of(sessionmaker, application.application_no), True)
 
     async def blue() -> Invoice | None:
         async with sessionmaker() as s:

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from db.models.tasks import ReviewTask
 from db.models.users import Role
-from tests.api.test_personal_invoice import paid_order
 from tests.e2e.journeys import enter_school, qr_login
+from tests.group_invoicing.support import paid_order
 from tests.support import make_staff, make_trainee
 
 pytestmark = pytest.mark.e2e

@@ -12,10 +12,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import pytest
 from temporalio import activity
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -30,6 +28,7 @@ from domain.group_invoicing import (
 )
 from domain.review import CloseTask, Decision, OpenTask
 from tests.support import eventually
+from tests.workflows.fakes import FakeCalls, refusal
 from tests.workflows.histories import record
 from workflows.unit_invoice import UnitInvoiceWorkflow
 from workflows.unit_qualification import UnitQualificationWorkflow
@@ -42,19 +41,12 @@ WORKFLOWS = [UnitQualificationWorkflow, UnitInvoiceWorkflow]
 
 
 @dataclass
-class FakeSide:
+class FakeSide(FakeCalls):
     """Stands in for the database, the inbox, the PDF and the mail; records every call."""
 
     taken: list[str] = field(default_factory=list)  # orders record_unit_invoice reports as held elsewhere
-    calls: list[tuple[str, object]] = field(default_factory=list)
     # holds the projection write, so that a second decision arrives while the first is in progress
     hold: asyncio.Event | None = None
-
-    def names(self) -> list[str]:
-        return [n for n, _ in self.calls]
-
-    def arg(self, name: str) -> object:
-        return next(a for n, a in self.calls if n == name)
 
     def activities(self) -> list:  # type: ignore[type-arg]
         @activity.defn(name="group_invoicing.record_qualification")
@@ -86,26 +78,9 @@ class FakeSide:
         async def mail(issued: UnitInvoiceIssued) -> None:
             self.calls.append(("mail", issued))
 
-        @activity.defn(name="tasks.open")
-        async def open_task(req: OpenTask) -> int:
-            self.calls.append(("open", req))
-            return TASK_ID
-
-        @activity.defn(name="tasks.close")
-        async def close(req: CloseTask) -> None:
-            self.calls.append(("close", req))
-
-        @activity.defn(name="tasks.remind")
-        async def remind(task_id: int) -> None:
-            self.calls.append(("remind", task_id))
-
-        @activity.defn(name="tasks.mark_overdue")
-        async def mark_overdue(task_id: int) -> None:
-            self.calls.append(("mark_overdue", task_id))
-
         return [
             record_qualification, decide_qualification, record_unit_invoice, reject_unit_invoice, issue, mail,
-            open_task, close, remind, mark_overdue,
+            *self.task_activities(TASK_ID),
         ]
 
 
@@ -164,22 +139,6 @@ def decision(approve: bool, reason: str = "", task_id: int = TASK_ID) -> Decisio
     return Decision(task_id=task_id, reviewer_id=42, approve=approve, reason=reason)
 
 
-async def refusal(handle: WorkflowHandle, update: str, *args: object) -> str:
-    with pytest.raises(WorkflowUpdateFailedError) as info:
-        await handle.execute_update(update, args=list(args))
-    cause = info.value.cause
-    assert isinstance(cause, ApplicationError)
-    return cause.type or ""
-
-
-async def opened(side: FakeSide) -> bool:
-    return "open" in side.names()
-
-
-async def closed_task(side: FakeSide) -> bool:
-    return "close" in side.names()
-
-
 # ---- qualification ---------------------------------------------------------------------------
 
 
@@ -187,7 +146,7 @@ async def test_qualification_approved_by_the_admin(temporal_client: Client) -> N
     side = FakeSide(hold=asyncio.Event())
     async with worker(temporal_client, side):
         handle = await start_qualification(temporal_client)
-        await eventually(lambda: opened(side))
+        await eventually(lambda: side.called("open"))
         task = side.arg("open")
         assert isinstance(task, OpenTask)
         assert (task.kind, task.queue, task.submitter_id) == ("unit_qualification", "admin", 7)
@@ -196,7 +155,7 @@ async def test_qualification_approved_by_the_admin(temporal_client: Client) -> N
         assert task.workflow_id == handle.id
 
         first = await handle.start_update(UnitQualificationWorkflow.decide, decision(True), wait_for_stage=_accepted())
-        await eventually(lambda: closed_task(side))
+        await eventually(lambda: side.called("close"))
         # a second reviewer (or a double click) while the first decision is being applied: refused
         assert await refusal(handle, "decide", decision(False, "重复")) == "TaskAlreadyDecided"
         assert side.hold is not None
@@ -218,7 +177,7 @@ async def test_qualification_rejected_needs_a_reason_and_the_waiting_task(tempor
     side = FakeSide()
     async with worker(temporal_client, side):
         handle = await start_qualification(temporal_client)
-        await eventually(lambda: opened(side))
+        await eventually(lambda: side.called("open"))
         assert await refusal(handle, "decide", decision(False, "  ")) == "RejectReasonRequired"
         assert await refusal(handle, "decide", decision(True, task_id=TASK_ID + 1)) == "TaskAlreadyDecided"
         assert "close" not in side.names()  # refused decisions change nothing
@@ -275,7 +234,7 @@ async def test_unit_invoice_issued_by_finance_and_mailed(temporal_client: Client
         handle = await start_unit_invoice(temporal_client)
         view = await handle.execute_update(UnitInvoiceWorkflow.submitted)
         assert view.state == "pending"
-        await eventually(lambda: opened(side))
+        await eventually(lambda: side.called("open"))
         task = side.arg("open")
         assert isinstance(task, OpenTask)
         assert (task.kind, task.queue) == ("unit_invoice", "finance")
@@ -298,7 +257,7 @@ async def test_unit_invoice_rejected_releases_the_orders(temporal_client: Client
     async with worker(temporal_client, side):
         handle = await start_unit_invoice(temporal_client)
         await handle.execute_update(UnitInvoiceWorkflow.submitted)
-        await eventually(lambda: opened(side))
+        await eventually(lambda: side.called("open"))
         assert await refusal(handle, "decide", decision(False)) == "RejectReasonRequired"
         result = await handle.execute_update(UnitInvoiceWorkflow.decide, decision(False, "抬头与委托书不符"))
         assert result == "rejected"

@@ -7,13 +7,12 @@ RECORD_HISTORIES=1 re-records the histories that tests/workflows/test_replay.py 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 from temporalio import activity
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
+from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -21,6 +20,7 @@ from temporalio.worker import Worker
 from domain.hours import ApplyReview, DeclarationInput, DeclarationSubmitted, SubmitDeclaration
 from domain.review import CloseTask, Decision, ItemDecision, OpenTask
 from tests.support import eventually
+from tests.workflows.fakes import FakeCalls, refusal
 from tests.workflows.histories import record
 from workflows.hours_declaration import HoursDeclarationWorkflow
 
@@ -29,17 +29,10 @@ TASK_ID = 501
 
 
 @dataclass
-class FakeSide:
+class FakeSide(FakeCalls):
     """Stands in for the database and the inbox; records every call."""
 
     locked: list[int] | None = None  # records submit_declaration reports as locked (default: all)
-    calls: list[tuple[str, object]] = field(default_factory=list)
-
-    def names(self) -> list[str]:
-        return [n for n, _ in self.calls]
-
-    def arg(self, name: str) -> object:
-        return next(a for n, a in self.calls if n == name)
 
     def activities(self) -> list:  # type: ignore[type-arg]
         @activity.defn(name="hours.submit_declaration")
@@ -54,24 +47,11 @@ class FakeSide:
         async def apply_review(review: ApplyReview) -> None:
             self.calls.append(("apply_review", review))
 
-        @activity.defn(name="tasks.open")
-        async def open_task(req: OpenTask) -> int:
-            self.calls.append(("open", req))
-            return TASK_ID
+        return [submit_declaration, apply_review, *self.task_activities(TASK_ID)]
 
-        @activity.defn(name="tasks.close")
-        async def close(req: CloseTask) -> None:
-            self.calls.append(("close", req))
 
-        @activity.defn(name="tasks.remind")
-        async def remind(task_id: int) -> None:
-            self.calls.append(("remind", task_id))
-
-        @activity.defn(name="tasks.mark_overdue")
-        async def mark_overdue(task_id: int) -> None:
-            self.calls.append(("mark_overdue", task_id))
-
-        return [submit_declaration, apply_review, open_task, close, remind, mark_overdue]
+def worker(client: Client, side: FakeSide) -> Worker:
+    return Worker(client, task_queue=QUEUE, workflows=[HoursDeclarationWorkflow], activities=side.activities())
 
 
 def declaration(no: str, record_ids: list[int]) -> DeclarationInput:
@@ -97,28 +77,15 @@ async def start(client: Client, record_ids: list[int]) -> WorkflowHandle:
     return handle
 
 
-async def task_opened(side: FakeSide) -> bool:
-    return "open" in side.names()
-
-
 def decision(**items: ItemDecision) -> Decision:
     return Decision(task_id=TASK_ID, reviewer_id=42, approve=True, items={k.lstrip("r"): v for k, v in items.items()})
 
 
-async def refused(handle: WorkflowHandle, d: Decision) -> str:
-    with pytest.raises(WorkflowUpdateFailedError) as info:
-        await handle.execute_update(HoursDeclarationWorkflow.decide, d)
-    cause = info.value.cause
-    assert isinstance(cause, ApplicationError)
-    return cause.type or ""
-
-
 async def test_every_record_approved(temporal_client: Client) -> None:
     side = FakeSide()
-    async with Worker(temporal_client, task_queue=QUEUE, workflows=[HoursDeclarationWorkflow],
-                      activities=side.activities()):
+    async with worker(temporal_client, side):
         handle = await start(temporal_client, [11, 12])
-        await eventually(lambda: task_opened(side))
+        await eventually(lambda: side.called("open"))
         task = side.arg("open")
         assert isinstance(task, OpenTask)
         assert task.queue == "school:3" and task.kind == "hours_declaration"
@@ -142,10 +109,9 @@ async def test_every_record_approved(temporal_client: Client) -> None:
 
 async def test_every_record_rejected_goes_back_with_the_reason(temporal_client: Client) -> None:
     side = FakeSide()
-    async with Worker(temporal_client, task_queue=QUEUE, workflows=[HoursDeclarationWorkflow],
-                      activities=side.activities()):
+    async with worker(temporal_client, side):
         handle = await start(temporal_client, [21])
-        await eventually(lambda: task_opened(side))
+        await eventually(lambda: side.called("open"))
         # no per-item decision: the overall rejection (with its reason) applies to every record
         result = await handle.execute_update(
             HoursDeclarationWorkflow.decide,
@@ -164,10 +130,9 @@ async def test_every_record_rejected_goes_back_with_the_reason(temporal_client: 
 
 async def test_partial_approval(temporal_client: Client) -> None:
     side = FakeSide()
-    async with Worker(temporal_client, task_queue=QUEUE, workflows=[HoursDeclarationWorkflow],
-                      activities=side.activities()):
+    async with worker(temporal_client, side):
         handle = await start(temporal_client, [31, 32, 33])
-        await eventually(lambda: task_opened(side))
+        await eventually(lambda: side.called("open"))
         result = await handle.execute_update(
             HoursDeclarationWorkflow.decide,
             decision(r31=ItemDecision(True), r32=ItemDecision(False, "日期与证明不符"), r33=ItemDecision(True)),
@@ -186,19 +151,18 @@ async def test_partial_approval(temporal_client: Client) -> None:
 
 async def test_decide_refusals_write_nothing(temporal_client: Client) -> None:
     side = FakeSide()
-    async with Worker(temporal_client, task_queue=QUEUE, workflows=[HoursDeclarationWorkflow],
-                      activities=side.activities()):
+    async with worker(temporal_client, side):
         handle = await start(temporal_client, [41, 42])
-        await eventually(lambda: task_opened(side))
+        await eventually(lambda: side.called("open"))
         wrong_task = Decision(task_id=TASK_ID + 1, reviewer_id=42, approve=True)
-        assert await refused(handle, wrong_task) == "TaskAlreadyDecided"
+        assert await refusal(handle, "decide", wrong_task) == "TaskAlreadyDecided"
         no_reason = decision(r41=ItemDecision(True), r42=ItemDecision(False, "  "))
-        assert await refused(handle, no_reason) == "RejectReasonRequired"
+        assert await refusal(handle, "decide", no_reason) == "RejectReasonRequired"
         missing = decision(r41=ItemDecision(True))
-        assert await refused(handle, missing) == "ItemDecisionRequired"
+        assert await refusal(handle, "decide", missing) == "ItemDecisionRequired"
         conflict = Decision(task_id=TASK_ID, reviewer_id=42, approve=False, reason="不符",
                             items={"41": ItemDecision(True), "42": ItemDecision(True)})
-        assert await refused(handle, conflict) == "ItemDecisionConflict"
+        assert await refusal(handle, "decide", conflict) == "ItemDecisionConflict"
         assert "apply_review" not in side.names() and "close" not in side.names()
 
         ok = decision(r41=ItemDecision(True), r42=ItemDecision(True), r99=ItemDecision(False, "不相干"))
@@ -215,8 +179,7 @@ async def test_decide_refusals_write_nothing(temporal_client: Client) -> None:
 
 async def test_declaration_emptied_meanwhile_opens_no_task(temporal_client: Client) -> None:
     side = FakeSide(locked=[])
-    async with Worker(temporal_client, task_queue=QUEUE, workflows=[HoursDeclarationWorkflow],
-                      activities=side.activities()):
+    async with worker(temporal_client, side):
         no = f"SB-{uuid.uuid4().hex[:10]}"
         handle = await temporal_client.start_workflow(
             HoursDeclarationWorkflow.run, declaration(no, [51]), id=f"hours-{no}", task_queue=QUEUE
@@ -230,8 +193,7 @@ async def test_declaration_emptied_meanwhile_opens_no_task(temporal_client: Clie
 async def test_reminder_then_overdue_and_still_decidable(time_env: WorkflowEnvironment) -> None:
     side = FakeSide()
     client = time_env.client
-    async with Worker(client, task_queue=QUEUE, workflows=[HoursDeclarationWorkflow],
-                      activities=side.activities()):
+    async with worker(client, side):
         no = f"SB-{uuid.uuid4().hex[:10]}"
         handle = await client.start_workflow(
             HoursDeclarationWorkflow.run, declaration(no, [61]), id=f"hours-{no}", task_queue=QUEUE

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 from temporalio import activity
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -28,8 +28,9 @@ from domain.personal_invoice import (
     PersonalInvoiceInput,
     PersonalInvoiceView,
 )
-from domain.review import CloseTask, Decision, OpenTask
+from domain.review import CloseTask, Decision
 from tests.support import eventually
+from tests.workflows.fakes import FakeCalls, refusal
 from tests.workflows.histories import record
 from workflows.personal_invoice import PersonalInvoiceWorkflow
 
@@ -40,20 +41,13 @@ INVOICE_NO = "26431000000000000042"
 
 
 @dataclass
-class FakeSide:
+class FakeSide(FakeCalls):
     """Stands in for the database, the inbox, the PDF and the mail; records every call."""
 
     taken: list[str] = field(default_factory=list)
-    calls: list[tuple[str, object]] = field(default_factory=list)
     # holds close_application, so that the workflow is still running when the next Update arrives
     hold: asyncio.Event | None = None
     mail_rejected: bool = False
-
-    def names(self) -> list[str]:
-        return [n for n, _ in self.calls]
-
-    def arg(self, name: str) -> object:
-        return next(a for n, a in self.calls if n == name)
 
     def activities(self) -> list:  # type: ignore[type-arg]
         @activity.defn(name="invoices.record_application")
@@ -82,33 +76,13 @@ class FakeSide:
             if self.mail_rejected:
                 raise ApplicationError("收件地址被拒绝", type="MailRejected", non_retryable=True)
 
-        @activity.defn(name="tasks.open")
-        async def open_task(req: OpenTask) -> int:
-            self.calls.append(("open", req))
-            return TASK_ID
-
-        @activity.defn(name="tasks.close")
-        async def close(req: CloseTask) -> None:
-            self.calls.append(("close", req))
-
-        @activity.defn(name="tasks.remind")
-        async def remind(task_id: int) -> None:
-            self.calls.append(("remind", task_id))
-
-        @activity.defn(name="tasks.mark_overdue")
-        async def mark_overdue(task_id: int) -> None:
-            self.calls.append(("mark_overdue", task_id))
-
         return [
             record_application,
             close_application,
             issue,
             mark_issued,
             send_invoice,
-            open_task,
-            close,
-            remind,
-            mark_overdue,
+            *self.task_activities(TASK_ID),
         ]
 
 
@@ -141,14 +115,6 @@ async def start(client: Client) -> tuple[str, WorkflowHandle]:
     return no, handle
 
 
-async def refused(handle: WorkflowHandle, update: str, *args: object) -> str:
-    with pytest.raises(WorkflowUpdateFailedError) as err:
-        await handle.execute_update(update, args=list(args))
-    cause = err.value.cause
-    assert isinstance(cause, ApplicationError)
-    return cause.type or ""
-
-
 def decision(approve: bool, reason: str = "", task_id: int = TASK_ID) -> Decision:
     return Decision(task_id=task_id, reviewer_id=FINANCE_ID, approve=approve, reason=reason)
 
@@ -159,13 +125,13 @@ async def test_approved_application_is_issued_mailed_and_marked(temporal_client:
         no, handle = await start(temporal_client)
         view = await handle.execute_update(PersonalInvoiceWorkflow.submitted)
         assert view == PersonalInvoiceView(no, "pending")
-        await eventually(lambda: _async("open" in side.names()))
+        await eventually(lambda: side.called("open"))
         opened = side.arg("open")
         assert opened.queue == "finance" and opened.kind == "personal_invoice"  # type: ignore[attr-defined]
         assert opened.payload["application_no"] == no  # type: ignore[attr-defined]
 
-        assert await refused(handle, "decide", decision(True, task_id=999)) == "TaskAlreadyDecided"
-        assert await refused(handle, "decide", decision(False, "  ")) == "RejectReasonRequired"
+        assert await refusal(handle, "decide", decision(True, task_id=999)) == "TaskAlreadyDecided"
+        assert await refusal(handle, "decide", decision(False, "  ")) == "RejectReasonRequired"
         assert await handle.execute_update(PersonalInvoiceWorkflow.decide, decision(True)) == "approved"
         assert await handle.result() == "issued"
         with pytest.raises(Exception):  # noqa: B017 - the workflow has finished: nothing to cancel
@@ -196,7 +162,7 @@ async def test_rejected_application_keeps_the_reason_and_frees_the_orders(tempor
     async with worker(temporal_client, side):
         no, handle = await start(temporal_client)
         await handle.execute_update(PersonalInvoiceWorkflow.submitted)
-        await eventually(lambda: _async("open" in side.names()))
+        await eventually(lambda: side.called("open"))
         assert await handle.execute_update(PersonalInvoiceWorkflow.decide, decision(False, "抬头有误")) == "rejected"
         assert await handle.result() == "rejected"
         assert (await handle.query(PersonalInvoiceWorkflow.view)).reason == "抬头有误"
@@ -225,11 +191,11 @@ async def test_decision_after_cancel_and_cancel_after_decision_are_refused(tempo
     async with worker(temporal_client, side):
         _, handle = await start(temporal_client)
         await handle.execute_update(PersonalInvoiceWorkflow.submitted)
-        await eventually(lambda: _async("open" in side.names()))
+        await eventually(lambda: side.called("open"))
         await handle.execute_update(PersonalInvoiceWorkflow.decide, decision(False, "重复申请"))
         # the workflow is still closing the application: both refusals come from the validators
-        assert await refused(handle, "decide", decision(True)) == "TaskAlreadyDecided"
-        assert await refused(handle, "cancel") == "InvoiceNotCancellable"
+        assert await refusal(handle, "decide", decision(True)) == "TaskAlreadyDecided"
+        assert await refusal(handle, "cancel") == "InvoiceNotCancellable"
         side.hold.set()  # type: ignore[union-attr]
         assert await handle.result() == "rejected"
 
@@ -238,7 +204,7 @@ async def test_an_order_taken_by_another_application_refuses_the_submission(temp
     side = FakeSide(taken=["O-2"])
     async with worker(temporal_client, side):
         _, handle = await start(temporal_client)
-        assert await refused(handle, "submitted") == "InvoiceAlreadyRequested"
+        assert await refusal(handle, "submitted") == "InvoiceAlreadyRequested"
         assert await handle.result() == "refused"
     assert side.names() == ["record_application"]  # no task for finance, nothing issued
 
@@ -261,16 +227,12 @@ async def test_an_undecided_task_is_reminded_then_flagged_overdue(time_env: Work
         assert await handle.result() == "cancelled"
 
 
-async def _async(value: bool) -> bool:
-    return value
-
-
 async def test_an_address_the_mail_server_refuses_still_ends_issued(temporal_client: Client) -> None:
     side = FakeSide(mail_rejected=True)
     async with worker(temporal_client, side):
         _, handle = await start(temporal_client)
         await handle.execute_update(PersonalInvoiceWorkflow.submitted)
-        await eventually(lambda: _async("open" in side.names()))
+        await eventually(lambda: side.called("open"))
         await handle.execute_update(PersonalInvoiceWorkflow.decide, decision(True))
         assert await handle.result() == "issued"  # downloadable from 我的发票
     assert side.names()[-2:] == ["send_invoice", "mark_issued"]

@@ -107,9 +107,11 @@
     render();
     doneBox.hidden = false;
     if (view.course_done) {
-      $("done-text").textContent = "恭喜，本课程已全部学完！学习证明已出具，学时已记录为平台推送学时。";
+      $("done-text").textContent = "恭喜，本课程已全部学完！学习证明将出具到“证明档案”，学时将记录为平台推送学时。";
       const next = $("next-chapter");
       if (next) next.hidden = true;
+      say("课程已全部学完");
+      return;
     }
     say("本章节已学完");
   }
@@ -177,8 +179,8 @@
   });
   video.addEventListener("loadedmetadata", () => { syncVideo(); });
   video.addEventListener("error", () => say("视频加载失败，请刷新页面重试"));
-  // no seeking: anything that moves the clip is undone
-  video.addEventListener("seeking", () => { if (!cfg.review && video.duration && Math.abs(video.currentTime - (pos % video.duration)) > 1.5) syncVideo(); });
+  // No seeking: the clip has no controls, jumps of the clip are not counted (d < 2 above) and the
+  // server refuses a claimed position the clock does not allow.
 
   playBtn.addEventListener("click", () => { if (video.paused) play(); else pause(); });
 
