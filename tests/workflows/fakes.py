@@ -62,3 +62,22 @@ async def refusal(handle: WorkflowHandle, update: str, *args: object) -> str:
     cause = info.value.cause
     assert isinstance(cause, ApplicationError)
     return cause.type or ""
+
+
+async def task_opened(handle: WorkflowHandle) -> bool:
+    """For `eventually`: the workflow has taken the result of `tasks.open` (a workflow task completed
+    after it), so its `decide` validator knows the task id. Polling the fake's call log instead
+    raced the workflow and made `decide` fail now and then with TaskAlreadyDecided."""
+    history = await handle.fetch_history()
+    scheduled: set[int] = set()
+    opened_at: int | None = None
+    for event in history.events:
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            if event.activity_task_scheduled_event_attributes.activity_type.name == "tasks.open":
+                scheduled.add(event.event_id)
+        elif event.HasField("activity_task_completed_event_attributes"):
+            if event.activity_task_completed_event_attributes.scheduled_event_id in scheduled:
+                opened_at = event.event_id
+        elif event.HasField("workflow_task_completed_event_attributes") and opened_at is not None:
+            return True
+    return False

@@ -28,7 +28,7 @@ from domain.group_invoicing import (
 )
 from domain.review import CloseTask, Decision, OpenTask
 from tests.support import eventually
-from tests.workflows.fakes import FakeCalls, refusal
+from tests.workflows.fakes import FakeCalls, refusal, task_opened
 from tests.workflows.histories import record
 from workflows.unit_invoice import UnitInvoiceWorkflow
 from workflows.unit_qualification import UnitQualificationWorkflow
@@ -146,7 +146,7 @@ async def test_qualification_approved_by_the_admin(temporal_client: Client) -> N
     side = FakeSide(hold=asyncio.Event())
     async with worker(temporal_client, side):
         handle = await start_qualification(temporal_client)
-        await eventually(lambda: side.called("open"))
+        await eventually(lambda: task_opened(handle))
         task = side.arg("open")
         assert isinstance(task, OpenTask)
         assert (task.kind, task.queue, task.submitter_id) == ("unit_qualification", "admin", 7)
@@ -177,7 +177,7 @@ async def test_qualification_rejected_needs_a_reason_and_the_waiting_task(tempor
     side = FakeSide()
     async with worker(temporal_client, side):
         handle = await start_qualification(temporal_client)
-        await eventually(lambda: side.called("open"))
+        await eventually(lambda: task_opened(handle))
         assert await refusal(handle, "decide", decision(False, "  ")) == "RejectReasonRequired"
         assert await refusal(handle, "decide", decision(True, task_id=TASK_ID + 1)) == "TaskAlreadyDecided"
         assert "close" not in side.names()  # refused decisions change nothing
@@ -234,7 +234,7 @@ async def test_unit_invoice_issued_by_finance_and_mailed(temporal_client: Client
         handle = await start_unit_invoice(temporal_client)
         view = await handle.execute_update(UnitInvoiceWorkflow.submitted)
         assert view.state == "pending"
-        await eventually(lambda: side.called("open"))
+        await eventually(lambda: task_opened(handle))
         task = side.arg("open")
         assert isinstance(task, OpenTask)
         assert (task.kind, task.queue) == ("unit_invoice", "finance")
@@ -257,7 +257,7 @@ async def test_unit_invoice_rejected_releases_the_orders(temporal_client: Client
     async with worker(temporal_client, side):
         handle = await start_unit_invoice(temporal_client)
         await handle.execute_update(UnitInvoiceWorkflow.submitted)
-        await eventually(lambda: side.called("open"))
+        await eventually(lambda: task_opened(handle))
         assert await refusal(handle, "decide", decision(False)) == "RejectReasonRequired"
         result = await handle.execute_update(UnitInvoiceWorkflow.decide, decision(False, "抬头与委托书不符"))
         assert result == "rejected"

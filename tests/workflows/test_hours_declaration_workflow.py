@@ -20,7 +20,7 @@ from temporalio.worker import Worker
 from domain.hours import ApplyReview, DeclarationInput, DeclarationSubmitted, SubmitDeclaration
 from domain.review import CloseTask, Decision, ItemDecision, OpenTask
 from tests.support import eventually
-from tests.workflows.fakes import FakeCalls, refusal
+from tests.workflows.fakes import FakeCalls, refusal, task_opened
 from tests.workflows.histories import record
 from workflows.hours_declaration import HoursDeclarationWorkflow
 
@@ -85,7 +85,7 @@ async def test_every_record_approved(temporal_client: Client) -> None:
     side = FakeSide()
     async with worker(temporal_client, side):
         handle = await start(temporal_client, [11, 12])
-        await eventually(lambda: side.called("open"))
+        await eventually(lambda: task_opened(handle))
         task = side.arg("open")
         assert isinstance(task, OpenTask)
         assert task.queue == "school:3" and task.kind == "hours_declaration"
@@ -111,7 +111,7 @@ async def test_every_record_rejected_goes_back_with_the_reason(temporal_client: 
     side = FakeSide()
     async with worker(temporal_client, side):
         handle = await start(temporal_client, [21])
-        await eventually(lambda: side.called("open"))
+        await eventually(lambda: task_opened(handle))
         # no per-item decision: the overall rejection (with its reason) applies to every record
         result = await handle.execute_update(
             HoursDeclarationWorkflow.decide,
@@ -132,7 +132,7 @@ async def test_partial_approval(temporal_client: Client) -> None:
     side = FakeSide()
     async with worker(temporal_client, side):
         handle = await start(temporal_client, [31, 32, 33])
-        await eventually(lambda: side.called("open"))
+        await eventually(lambda: task_opened(handle))
         result = await handle.execute_update(
             HoursDeclarationWorkflow.decide,
             decision(r31=ItemDecision(True), r32=ItemDecision(False, "日期与证明不符"), r33=ItemDecision(True)),
@@ -153,7 +153,7 @@ async def test_decide_refusals_write_nothing(temporal_client: Client) -> None:
     side = FakeSide()
     async with worker(temporal_client, side):
         handle = await start(temporal_client, [41, 42])
-        await eventually(lambda: side.called("open"))
+        await eventually(lambda: task_opened(handle))
         wrong_task = Decision(task_id=TASK_ID + 1, reviewer_id=42, approve=True)
         assert await refusal(handle, "decide", wrong_task) == "TaskAlreadyDecided"
         no_reason = decision(r41=ItemDecision(True), r42=ItemDecision(False, "  "))

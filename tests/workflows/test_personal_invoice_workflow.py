@@ -30,7 +30,7 @@ from domain.personal_invoice import (
 )
 from domain.review import CloseTask, Decision
 from tests.support import eventually
-from tests.workflows.fakes import FakeCalls, refusal
+from tests.workflows.fakes import FakeCalls, refusal, task_opened
 from tests.workflows.histories import record
 from workflows.personal_invoice import PersonalInvoiceWorkflow
 
@@ -125,7 +125,7 @@ async def test_approved_application_is_issued_mailed_and_marked(temporal_client:
         no, handle = await start(temporal_client)
         view = await handle.execute_update(PersonalInvoiceWorkflow.submitted)
         assert view == PersonalInvoiceView(no, "pending")
-        await eventually(lambda: side.called("open"))
+        await eventually(lambda: task_opened(handle))
         opened = side.arg("open")
         assert opened.queue == "finance" and opened.kind == "personal_invoice"  # type: ignore[attr-defined]
         assert opened.payload["application_no"] == no  # type: ignore[attr-defined]
@@ -162,7 +162,7 @@ async def test_rejected_application_keeps_the_reason_and_frees_the_orders(tempor
     async with worker(temporal_client, side):
         no, handle = await start(temporal_client)
         await handle.execute_update(PersonalInvoiceWorkflow.submitted)
-        await eventually(lambda: side.called("open"))
+        await eventually(lambda: task_opened(handle))
         assert await handle.execute_update(PersonalInvoiceWorkflow.decide, decision(False, "抬头有误")) == "rejected"
         assert await handle.result() == "rejected"
         assert (await handle.query(PersonalInvoiceWorkflow.view)).reason == "抬头有误"
@@ -191,7 +191,7 @@ async def test_decision_after_cancel_and_cancel_after_decision_are_refused(tempo
     async with worker(temporal_client, side):
         _, handle = await start(temporal_client)
         await handle.execute_update(PersonalInvoiceWorkflow.submitted)
-        await eventually(lambda: side.called("open"))
+        await eventually(lambda: task_opened(handle))
         await handle.execute_update(PersonalInvoiceWorkflow.decide, decision(False, "重复申请"))
         # the workflow is still closing the application: both refusals come from the validators
         assert await refusal(handle, "decide", decision(True)) == "TaskAlreadyDecided"
@@ -232,7 +232,7 @@ async def test_an_address_the_mail_server_refuses_still_ends_issued(temporal_cli
     async with worker(temporal_client, side):
         _, handle = await start(temporal_client)
         await handle.execute_update(PersonalInvoiceWorkflow.submitted)
-        await eventually(lambda: side.called("open"))
+        await eventually(lambda: task_opened(handle))
         await handle.execute_update(PersonalInvoiceWorkflow.decide, decision(True))
         assert await handle.result() == "issued"  # downloadable from 我的发票
     assert side.names()[-2:] == ["send_invoice", "mark_issued"]

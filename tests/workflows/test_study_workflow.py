@@ -397,3 +397,4 @@ async def test_long_history_continues_as_new_with_its_progress(env, side) -> Non
     assert v.position == 30
     await env.sleep(timedelta(seconds=30))
     assert (await beat(latest, v, 60)).chapter_done
+    await record(latest, "study_continued_as_new")
