@@ -34,26 +34,26 @@ class MailActivities:
     @activity.defn(name="mail.send_invoice")
     async def send_invoice(self, mail: InvoiceMail) -> None:
         pdf = (self.settings.files_dir / mail.pdf_path).read_bytes()
-        try:
-            await send_mail(self.settings, invoice_message(self.settings, mail, pdf))
-        except aiosmtplib.SMTPRecipientsRefused as err:
-            # the server will never take this address (5xx): retrying cannot help
-            raise ApplicationError(f"收件地址被拒绝：{mail.to}", type=MAIL_REJECTED, non_retryable=True) from err
+        await send_mail(self.settings, invoice_message(self.settings, mail, pdf))
 
     def all(self) -> list:  # type: ignore[type-arg]
         return [self.send_invoice]
 
 
 async def send_mail(settings: Settings, msg: EmailMessage) -> None:
-    await aiosmtplib.send(
-        msg,
-        hostname=settings.smtp_host,
-        port=settings.smtp_port,
-        username=settings.smtp_user or None,
-        password=settings.smtp_password or None,
-        start_tls=settings.smtp_starttls,
-        timeout=20,
-    )
+    try:
+        await aiosmtplib.send(
+            msg,
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_user or None,
+            password=settings.smtp_password or None,
+            start_tls=settings.smtp_starttls,
+            timeout=20,
+        )
+    except aiosmtplib.SMTPRecipientsRefused as err:
+        # the server will never take this address (5xx): retrying cannot help
+        raise ApplicationError(f"收件地址被拒绝：{msg['To']}", type=MAIL_REJECTED, non_retryable=True) from err
 
 
 def invoice_mail(settings: Settings, *, to: str, invoice_no: str, subject: str, body: str, pdf: bytes) -> EmailMessage:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.catalog import format_money
@@ -70,7 +71,14 @@ class UnitInvoiceWorkflow:
             self.invoice_no = issued.invoice_no
             self.state = UnitInvoiceState.ISSUED
             set_status(self.state)
-            await self._act("unit_invoicing.mail", issued)
+            try:
+                await self._act("unit_invoicing.mail", issued)
+            except ActivityError as err:
+                # as for the personal invoice: an address the mail server refuses for good leaves the
+                # invoice issued, downloadable from 开票记录; anything else is a fault to look at
+                if not (isinstance(err.cause, ApplicationError) and err.cause.type == "MailRejected"):
+                    raise
+                workflow.logger.warning("unit invoice %s: mail refused", issued.invoice_no)
         else:
             await self._act("group_invoicing.reject_unit_invoice", decided)
             self.state, self.reason = UnitInvoiceState.REJECTED, decided.reason
