@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 22:30:12.828860
+Create Date: 2026-11-28 23:55:02.609141
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import db.base
+
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -90,6 +91,36 @@ def upgrade() -> None:
     with op.batch_alter_table('categories', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_categories_school_id'), ['school_id'], unique=False)
 
+    op.create_table('invoices',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('invoice_no', sa.String(length=20), nullable=True),
+    sa.Column('issue_key', sa.String(length=80), nullable=False),
+    sa.Column('kind', sa.String(length=5), nullable=False),
+    sa.Column('source', sa.String(length=10), nullable=False),
+    sa.Column('application_no', sa.String(length=32), nullable=False),
+    sa.Column('school_id', sa.Integer(), nullable=False),
+    sa.Column('buyer_title', sa.String(length=100), nullable=False),
+    sa.Column('buyer_tax_id', sa.String(length=20), nullable=True),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('amount_cents', sa.Integer(), nullable=False),
+    sa.Column('net_cents', sa.Integer(), nullable=False),
+    sa.Column('tax_cents', sa.Integer(), nullable=False),
+    sa.Column('tax_rate', sa.String(length=10), nullable=False),
+    sa.Column('original_invoice_no', sa.String(length=20), nullable=True),
+    sa.Column('order_no', sa.String(length=32), nullable=True),
+    sa.Column('refund_no', sa.String(length=64), nullable=True),
+    sa.Column('pdf_path', sa.String(length=300), nullable=False),
+    sa.Column('issued_at', db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('emailed_at', db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['school_id'], ['schools.id'], name=op.f('fk_invoices_school_id_schools')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_invoices')),
+    sa.UniqueConstraint('invoice_no', name=op.f('uq_invoices_invoice_no')),
+    sa.UniqueConstraint('issue_key', name=op.f('uq_invoices_issue_key'))
+    )
+    with op.batch_alter_table('invoices', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_invoices_application_no'), ['application_no'], unique=False)
+        batch_op.create_index(batch_op.f('ix_invoices_order_no'), ['order_no'], unique=False)
+
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('role', sa.String(length=20), nullable=False),
@@ -135,6 +166,30 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_courses_school_id'), ['school_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_courses_subject_category'), ['subject_category'], unique=False)
 
+    op.create_table('hours_declarations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('declaration_no', sa.String(length=32), nullable=False),
+    sa.Column('trainee_id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=12), nullable=False),
+    sa.Column('school_id', sa.Integer(), nullable=True),
+    sa.Column('workflow_id', sa.String(length=120), nullable=True),
+    sa.Column('reviewer_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('submitted_at', db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['reviewer_id'], ['users.id'], name=op.f('fk_hours_declarations_reviewer_id_users')),
+    sa.ForeignKeyConstraint(['school_id'], ['schools.id'], name=op.f('fk_hours_declarations_school_id_schools')),
+    sa.ForeignKeyConstraint(['trainee_id'], ['users.id'], name=op.f('fk_hours_declarations_trainee_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hours_declarations')),
+    sa.UniqueConstraint('declaration_no', name=op.f('uq_hours_declarations_declaration_no'))
+    )
+    with op.batch_alter_table('hours_declarations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_hours_declarations_school_id'), ['school_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_hours_declarations_state'), ['state'], unique=False)
+        batch_op.create_index(batch_op.f('ix_hours_declarations_trainee_id'), ['trainee_id'], unique=False)
+        batch_op.create_index('uq_hours_declarations_pending', ['trainee_id', 'year'], unique=True, sqlite_where=sa.text("state = 'pending'"), postgresql_where=sa.text("state = 'pending'"))
+
     op.create_table('login_tickets',
     sa.Column('token', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=10), nullable=False),
@@ -166,6 +221,29 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_orders_school_id'), ['school_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_trainee_id'), ['trainee_id'], unique=False)
+
+    op.create_table('personal_invoice_applications',
+    sa.Column('application_no', sa.String(length=32), nullable=False),
+    sa.Column('trainee_id', sa.Integer(), nullable=False),
+    sa.Column('school_id', sa.Integer(), nullable=False),
+    sa.Column('title_type', sa.String(length=10), nullable=False),
+    sa.Column('title', sa.String(length=100), nullable=False),
+    sa.Column('tax_id', sa.String(length=20), nullable=True),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('amount_cents', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('invoice_no', sa.String(length=20), nullable=True),
+    sa.Column('workflow_id', sa.String(length=64), nullable=False),
+    sa.Column('created_at', db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['school_id'], ['schools.id'], name=op.f('fk_personal_invoice_applications_school_id_schools')),
+    sa.ForeignKeyConstraint(['trainee_id'], ['users.id'], name=op.f('fk_personal_invoice_applications_trainee_id_users')),
+    sa.PrimaryKeyConstraint('application_no', name=op.f('pk_personal_invoice_applications'))
+    )
+    with op.batch_alter_table('personal_invoice_applications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_personal_invoice_applications_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_personal_invoice_applications_trainee_id'), ['trainee_id'], unique=False)
 
     op.create_table('review_tasks',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -199,6 +277,30 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_review_tasks_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_review_tasks_workflow_id'), ['workflow_id'], unique=False)
 
+    op.create_table('unit_qualifications',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('credit_code', sa.String(length=20), nullable=False),
+    sa.Column('attempt', sa.Integer(), nullable=False),
+    sa.Column('unit_name', sa.String(length=100), nullable=False),
+    sa.Column('applicant_id', sa.Integer(), nullable=False),
+    sa.Column('authorization_path', sa.String(length=200), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('workflow_id', sa.String(length=120), nullable=False),
+    sa.Column('created_at', db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_by', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['applicant_id'], ['users.id'], name=op.f('fk_unit_qualifications_applicant_id_users')),
+    sa.ForeignKeyConstraint(['decided_by'], ['users.id'], name=op.f('fk_unit_qualifications_decided_by_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_unit_qualifications')),
+    sa.UniqueConstraint('credit_code', 'attempt', name='uq_unit_qualifications_code_attempt')
+    )
+    with op.batch_alter_table('unit_qualifications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_unit_qualifications_applicant_id'), ['applicant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_unit_qualifications_credit_code'), ['credit_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_unit_qualifications_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_unit_qualifications_unit_name'), ['unit_name'], unique=False)
+
     op.create_table('cart_items',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('trainee_id', sa.Integer(), nullable=False),
@@ -226,6 +328,17 @@ def upgrade() -> None:
     with op.batch_alter_table('chapters', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_chapters_course_id'), ['course_id'], unique=False)
 
+    op.create_table('invoiced_orders',
+    sa.Column('order_no', sa.String(length=32), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('application_no', sa.String(length=32), nullable=False),
+    sa.Column('claimed_at', db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['order_no'], ['orders.order_no'], name=op.f('fk_invoiced_orders_order_no_orders')),
+    sa.PrimaryKeyConstraint('order_no', name=op.f('pk_invoiced_orders'))
+    )
+    with op.batch_alter_table('invoiced_orders', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_invoiced_orders_application_no'), ['application_no'], unique=False)
+
     op.create_table('order_items',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('order_no', sa.String(length=32), nullable=False),
@@ -239,6 +352,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('order_items', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_order_items_order_no'), ['order_no'], unique=False)
+
+    op.create_table('personal_invoice_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_no', sa.String(length=32), nullable=False),
+    sa.Column('order_no', sa.String(length=32), nullable=False),
+    sa.Column('amount_cents', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['application_no'], ['personal_invoice_applications.application_no'], name=op.f('fk_personal_invoice_items_application_no_personal_invoice_applications')),
+    sa.ForeignKeyConstraint(['order_no'], ['orders.order_no'], name=op.f('fk_personal_invoice_items_order_no_orders')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_personal_invoice_items')),
+    sa.UniqueConstraint('application_no', 'order_no', name=op.f('uq_personal_invoice_items_application_no'))
+    )
+    with op.batch_alter_table('personal_invoice_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_personal_invoice_items_application_no'), ['application_no'], unique=False)
+        batch_op.create_index(batch_op.f('ix_personal_invoice_items_order_no'), ['order_no'], unique=False)
 
     op.create_table('task_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -254,6 +381,38 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('task_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_task_events_task_id'), ['task_id'], unique=False)
+
+    op.create_table('unit_invoice_applications',
+    sa.Column('application_no', sa.String(length=32), nullable=False),
+    sa.Column('applicant_id', sa.Integer(), nullable=False),
+    sa.Column('qualification_id', sa.Integer(), nullable=False),
+    sa.Column('school_id', sa.Integer(), nullable=False),
+    sa.Column('unit_name', sa.String(length=100), nullable=False),
+    sa.Column('tax_id', sa.String(length=20), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('training_year', sa.Integer(), nullable=False),
+    sa.Column('amount_cents', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('invoice_no', sa.String(length=20), nullable=True),
+    sa.Column('pdf_path', sa.String(length=200), nullable=True),
+    sa.Column('workflow_id', sa.String(length=120), nullable=False),
+    sa.Column('created_at', db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_by', sa.Integer(), nullable=True),
+    sa.Column('issued_at', db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['applicant_id'], ['users.id'], name=op.f('fk_unit_invoice_applications_applicant_id_users')),
+    sa.ForeignKeyConstraint(['decided_by'], ['users.id'], name=op.f('fk_unit_invoice_applications_decided_by_users')),
+    sa.ForeignKeyConstraint(['qualification_id'], ['unit_qualifications.id'], name=op.f('fk_unit_invoice_applications_qualification_id_unit_qualifications')),
+    sa.ForeignKeyConstraint(['school_id'], ['schools.id'], name=op.f('fk_unit_invoice_applications_school_id_schools')),
+    sa.PrimaryKeyConstraint('application_no', name=op.f('pk_unit_invoice_applications')),
+    sa.UniqueConstraint('invoice_no', name=op.f('uq_unit_invoice_applications_invoice_no'))
+    )
+    with op.batch_alter_table('unit_invoice_applications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_unit_invoice_applications_applicant_id'), ['applicant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_unit_invoice_applications_qualification_id'), ['qualification_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_unit_invoice_applications_school_id'), ['school_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_unit_invoice_applications_status'), ['status'], unique=False)
 
     op.create_table('enrollments',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -288,6 +447,119 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_enrollments_trainee_id'), ['trainee_id'], unique=False)
         batch_op.create_index('uq_enrollments_live_holding', ['trainee_id', 'course_id', 'training_year'], unique=True, sqlite_where=sa.text("status != 'withdrawn'"), postgresql_where=sa.text("status != 'withdrawn'"))
 
+    op.create_table('unit_invoice_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_no', sa.String(length=32), nullable=False),
+    sa.Column('order_no', sa.String(length=32), nullable=False),
+    sa.Column('trainee_id', sa.Integer(), nullable=False),
+    sa.Column('amount_cents', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['application_no'], ['unit_invoice_applications.application_no'], name=op.f('fk_unit_invoice_items_application_no_unit_invoice_applications')),
+    sa.ForeignKeyConstraint(['order_no'], ['orders.order_no'], name=op.f('fk_unit_invoice_items_order_no_orders')),
+    sa.ForeignKeyConstraint(['trainee_id'], ['users.id'], name=op.f('fk_unit_invoice_items_trainee_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_unit_invoice_items')),
+    sa.UniqueConstraint('application_no', 'order_no', name=op.f('uq_unit_invoice_items_application_no'))
+    )
+    with op.batch_alter_table('unit_invoice_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_unit_invoice_items_application_no'), ['application_no'], unique=False)
+        batch_op.create_index(batch_op.f('ix_unit_invoice_items_order_no'), ['order_no'], unique=False)
+
+    op.create_table('active_study',
+    sa.Column('trainee_id', sa.Integer(), nullable=False),
+    sa.Column('enrollment_id', sa.Integer(), nullable=False),
+    sa.Column('started_at', db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['enrollment_id'], ['enrollments.id'], name=op.f('fk_active_study_enrollment_id_enrollments')),
+    sa.ForeignKeyConstraint(['trainee_id'], ['users.id'], name=op.f('fk_active_study_trainee_id_users')),
+    sa.PrimaryKeyConstraint('trainee_id', name=op.f('pk_active_study')),
+    sa.UniqueConstraint('enrollment_id', name=op.f('uq_active_study_enrollment_id'))
+    )
+    op.create_table('certificates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enrollment_id', sa.Integer(), nullable=False),
+    sa.Column('cert_no', sa.String(length=40), nullable=False),
+    sa.Column('verify_code', sa.String(length=64), nullable=False),
+    sa.Column('trainee_id', sa.Integer(), nullable=False),
+    sa.Column('trainee_name', sa.String(length=50), nullable=False),
+    sa.Column('id_card_masked', sa.String(length=18), nullable=False),
+    sa.Column('course_id', sa.Integer(), nullable=False),
+    sa.Column('course_title', sa.String(length=200), nullable=False),
+    sa.Column('hours', sa.Numeric(precision=5, scale=1), nullable=False),
+    sa.Column('subject_category', sa.String(length=20), nullable=False),
+    sa.Column('training_type', sa.String(length=20), nullable=False),
+    sa.Column('training_year', sa.Integer(), nullable=False),
+    sa.Column('school_id', sa.Integer(), nullable=False),
+    sa.Column('school_name', sa.String(length=100), nullable=False),
+    sa.Column('issued_at', db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('pdf_path', sa.String(length=200), nullable=True),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('revoked_at', db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoke_reason', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['course_id'], ['courses.id'], name=op.f('fk_certificates_course_id_courses')),
+    sa.ForeignKeyConstraint(['enrollment_id'], ['enrollments.id'], name=op.f('fk_certificates_enrollment_id_enrollments')),
+    sa.ForeignKeyConstraint(['school_id'], ['schools.id'], name=op.f('fk_certificates_school_id_schools')),
+    sa.ForeignKeyConstraint(['trainee_id'], ['users.id'], name=op.f('fk_certificates_trainee_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_certificates')),
+    sa.UniqueConstraint('cert_no', name=op.f('uq_certificates_cert_no')),
+    sa.UniqueConstraint('enrollment_id', name=op.f('uq_certificates_enrollment_id')),
+    sa.UniqueConstraint('verify_code', name=op.f('uq_certificates_verify_code'))
+    )
+    with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_certificates_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_certificates_trainee_id'), ['trainee_id'], unique=False)
+
+    op.create_table('chapter_progress',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enrollment_id', sa.Integer(), nullable=False),
+    sa.Column('chapter_id', sa.Integer(), nullable=False),
+    sa.Column('credited_seconds', sa.Integer(), nullable=False),
+    sa.Column('completed', sa.Boolean(), nullable=False),
+    sa.Column('updated_at', db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['chapter_id'], ['chapters.id'], name=op.f('fk_chapter_progress_chapter_id_chapters')),
+    sa.ForeignKeyConstraint(['enrollment_id'], ['enrollments.id'], name=op.f('fk_chapter_progress_enrollment_id_enrollments')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_chapter_progress')),
+    sa.UniqueConstraint('enrollment_id', 'chapter_id', name=op.f('uq_chapter_progress_enrollment_id'))
+    )
+    with op.batch_alter_table('chapter_progress', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_chapter_progress_enrollment_id'), ['enrollment_id'], unique=False)
+
+    op.create_table('hours_records',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('trainee_id', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=10), nullable=False),
+    sa.Column('state', sa.String(length=12), nullable=False),
+    sa.Column('training_name', sa.String(length=200), nullable=False),
+    sa.Column('organiser', sa.String(length=200), nullable=False),
+    sa.Column('start_date', sa.Date(), nullable=True),
+    sa.Column('end_date', sa.Date(), nullable=True),
+    sa.Column('subject_category', sa.String(length=20), nullable=False),
+    sa.Column('training_type', sa.String(length=20), nullable=False),
+    sa.Column('hours', sa.Numeric(precision=5, scale=1), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('school_id', sa.Integer(), nullable=True),
+    sa.Column('enrollment_id', sa.Integer(), nullable=True),
+    sa.Column('course_id', sa.Integer(), nullable=True),
+    sa.Column('declaration_id', sa.Integer(), nullable=True),
+    sa.Column('evidence_file', sa.String(length=100), nullable=True),
+    sa.Column('evidence_type', sa.String(length=40), nullable=True),
+    sa.Column('evidence_name', sa.String(length=200), nullable=False),
+    sa.Column('reject_reason', sa.Text(), nullable=False),
+    sa.Column('created_at', db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('approved_at', db.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['course_id'], ['courses.id'], name=op.f('fk_hours_records_course_id_courses')),
+    sa.ForeignKeyConstraint(['declaration_id'], ['hours_declarations.id'], name=op.f('fk_hours_records_declaration_id_hours_declarations')),
+    sa.ForeignKeyConstraint(['enrollment_id'], ['enrollments.id'], name=op.f('fk_hours_records_enrollment_id_enrollments')),
+    sa.ForeignKeyConstraint(['school_id'], ['schools.id'], name=op.f('fk_hours_records_school_id_schools')),
+    sa.ForeignKeyConstraint(['trainee_id'], ['users.id'], name=op.f('fk_hours_records_trainee_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hours_records')),
+    sa.UniqueConstraint('enrollment_id', name=op.f('uq_hours_records_enrollment_id'))
+    )
+    with op.batch_alter_table('hours_records', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_hours_records_declaration_id'), ['declaration_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_hours_records_source'), ['source'], unique=False)
+        batch_op.create_index(batch_op.f('ix_hours_records_state'), ['state'], unique=False)
+        batch_op.create_index(batch_op.f('ix_hours_records_trainee_id'), ['trainee_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_hours_records_year'), ['year'], unique=False)
+
     op.create_table('refunds',
     sa.Column('refund_no', sa.String(length=64), nullable=False),
     sa.Column('order_no', sa.String(length=32), nullable=False),
@@ -305,15 +577,78 @@ def upgrade() -> None:
     with op.batch_alter_table('refunds', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_refunds_order_no'), ['order_no'], unique=False)
 
+    op.create_table('certificate_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('certificate_id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('at', db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_certificate_events_actor_id_users')),
+    sa.ForeignKeyConstraint(['certificate_id'], ['certificates.id'], name=op.f('fk_certificate_events_certificate_id_certificates')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_certificate_events'))
+    )
+    with op.batch_alter_table('certificate_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_certificate_events_certificate_id'), ['certificate_id'], unique=False)
+
+    op.create_table('hours_declaration_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('declaration_id', sa.Integer(), nullable=False),
+    sa.Column('record_id', sa.Integer(), nullable=True),
+    sa.Column('training_name', sa.String(length=200), nullable=False),
+    sa.Column('hours', sa.Numeric(precision=5, scale=1), nullable=False),
+    sa.Column('decision', sa.String(length=10), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['declaration_id'], ['hours_declarations.id'], name=op.f('fk_hours_declaration_items_declaration_id_hours_declarations')),
+    sa.ForeignKeyConstraint(['record_id'], ['hours_records.id'], name=op.f('fk_hours_declaration_items_record_id_hours_records'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_hours_declaration_items')),
+    sa.UniqueConstraint('declaration_id', 'record_id', name=op.f('uq_hours_declaration_items_declaration_id'))
+    )
+    with op.batch_alter_table('hours_declaration_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_hours_declaration_items_declaration_id'), ['declaration_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_hours_declaration_items_record_id'), ['record_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('hours_declaration_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_hours_declaration_items_record_id'))
+        batch_op.drop_index(batch_op.f('ix_hours_declaration_items_declaration_id'))
+
+    op.drop_table('hours_declaration_items')
+    with op.batch_alter_table('certificate_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_certificate_events_certificate_id'))
+
+    op.drop_table('certificate_events')
     with op.batch_alter_table('refunds', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_refunds_order_no'))
 
     op.drop_table('refunds')
+    with op.batch_alter_table('hours_records', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_hours_records_year'))
+        batch_op.drop_index(batch_op.f('ix_hours_records_trainee_id'))
+        batch_op.drop_index(batch_op.f('ix_hours_records_state'))
+        batch_op.drop_index(batch_op.f('ix_hours_records_source'))
+        batch_op.drop_index(batch_op.f('ix_hours_records_declaration_id'))
+
+    op.drop_table('hours_records')
+    with op.batch_alter_table('chapter_progress', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_chapter_progress_enrollment_id'))
+
+    op.drop_table('chapter_progress')
+    with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_certificates_trainee_id'))
+        batch_op.drop_index(batch_op.f('ix_certificates_status'))
+
+    op.drop_table('certificates')
+    op.drop_table('active_study')
+    with op.batch_alter_table('unit_invoice_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_unit_invoice_items_order_no'))
+        batch_op.drop_index(batch_op.f('ix_unit_invoice_items_application_no'))
+
+    op.drop_table('unit_invoice_items')
     with op.batch_alter_table('enrollments', schema=None) as batch_op:
         batch_op.drop_index('uq_enrollments_live_holding', sqlite_where=sa.text("status != 'withdrawn'"), postgresql_where=sa.text("status != 'withdrawn'"))
         batch_op.drop_index(batch_op.f('ix_enrollments_trainee_id'))
@@ -321,14 +656,30 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_enrollments_order_no'))
 
     op.drop_table('enrollments')
+    with op.batch_alter_table('unit_invoice_applications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_unit_invoice_applications_status'))
+        batch_op.drop_index(batch_op.f('ix_unit_invoice_applications_school_id'))
+        batch_op.drop_index(batch_op.f('ix_unit_invoice_applications_qualification_id'))
+        batch_op.drop_index(batch_op.f('ix_unit_invoice_applications_applicant_id'))
+
+    op.drop_table('unit_invoice_applications')
     with op.batch_alter_table('task_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_task_events_task_id'))
 
     op.drop_table('task_events')
+    with op.batch_alter_table('personal_invoice_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_personal_invoice_items_order_no'))
+        batch_op.drop_index(batch_op.f('ix_personal_invoice_items_application_no'))
+
+    op.drop_table('personal_invoice_items')
     with op.batch_alter_table('order_items', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_order_items_order_no'))
 
     op.drop_table('order_items')
+    with op.batch_alter_table('invoiced_orders', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_invoiced_orders_application_no'))
+
+    op.drop_table('invoiced_orders')
     with op.batch_alter_table('chapters', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_chapters_course_id'))
 
@@ -337,6 +688,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_cart_items_trainee_id'))
 
     op.drop_table('cart_items')
+    with op.batch_alter_table('unit_qualifications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_unit_qualifications_unit_name'))
+        batch_op.drop_index(batch_op.f('ix_unit_qualifications_status'))
+        batch_op.drop_index(batch_op.f('ix_unit_qualifications_credit_code'))
+        batch_op.drop_index(batch_op.f('ix_unit_qualifications_applicant_id'))
+
+    op.drop_table('unit_qualifications')
     with op.batch_alter_table('review_tasks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_review_tasks_workflow_id'))
         batch_op.drop_index(batch_op.f('ix_review_tasks_status'))
@@ -344,6 +702,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_review_tasks_kind'))
 
     op.drop_table('review_tasks')
+    with op.batch_alter_table('personal_invoice_applications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_personal_invoice_applications_trainee_id'))
+        batch_op.drop_index(batch_op.f('ix_personal_invoice_applications_status'))
+
+    op.drop_table('personal_invoice_applications')
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_orders_trainee_id'))
         batch_op.drop_index(batch_op.f('ix_orders_status'))
@@ -351,6 +714,13 @@ def downgrade() -> None:
 
     op.drop_table('orders')
     op.drop_table('login_tickets')
+    with op.batch_alter_table('hours_declarations', schema=None) as batch_op:
+        batch_op.drop_index('uq_hours_declarations_pending', sqlite_where=sa.text("state = 'pending'"), postgresql_where=sa.text("state = 'pending'"))
+        batch_op.drop_index(batch_op.f('ix_hours_declarations_trainee_id'))
+        batch_op.drop_index(batch_op.f('ix_hours_declarations_state'))
+        batch_op.drop_index(batch_op.f('ix_hours_declarations_school_id'))
+
+    op.drop_table('hours_declarations')
     with op.batch_alter_table('courses', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_courses_subject_category'))
         batch_op.drop_index(batch_op.f('ix_courses_school_id'))
@@ -362,6 +732,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_users_role'))
 
     op.drop_table('users')
+    with op.batch_alter_table('invoices', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_invoices_order_no'))
+        batch_op.drop_index(batch_op.f('ix_invoices_application_no'))
+
+    op.drop_table('invoices')
     with op.batch_alter_table('categories', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_categories_school_id'))
 
