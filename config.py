@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     idle_end_seconds: int = 300
     # Study projection (我的课程 progress) is written after this much new credit, on every chapter
     # completion and at session end; live positions come from the workflow itself.
-    study_flush_seconds: int = 120
+    study_flush_seconds: int = 300
     # A study run continues as new after a session once its history has this many events.
     study_continue_after_events: int = 1000
     # Exposes the expected captcha answer to browser tests. Never on in a normal run.

@@ -121,24 +121,25 @@ class StudyActivities:
                 return SwapResult(ok=False, code="NotFound")
             if enrollment.course_id == req.to_course_id and enrollment.swapped_from_course_id == req.from_course_id:
                 return SwapResult(ok=True)  # a retry of a swap that was done
-            result = await session.execute(
-                update(Enrollment)
-                .where(
-                    Enrollment.id == req.enrollment_id,
-                    Enrollment.course_id == req.from_course_id,
-                    Enrollment.status == EnrollmentStatus.NOT_STARTED,
-                )
-                .values(
-                    course_id=req.to_course_id,
-                    swapped_from_course_id=req.from_course_id,
-                    total_seconds=req.total_seconds,
-                    credited_seconds=0,
-                )
-                .execution_options(synchronize_session=False)
-            )
             try:
+                result = await session.execute(
+                    update(Enrollment)
+                    .where(
+                        Enrollment.id == req.enrollment_id,
+                        Enrollment.course_id == req.from_course_id,
+                        Enrollment.status == EnrollmentStatus.NOT_STARTED,
+                    )
+                    .values(
+                        course_id=req.to_course_id,
+                        swapped_from_course_id=req.from_course_id,
+                        total_seconds=req.total_seconds,
+                        credited_seconds=0,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
                 await session.commit()
             except IntegrityError:
+                # the live-holding index: the trainee already holds that course for this year
                 await session.rollback()
                 return SwapResult(ok=False, code="CourseAlreadyHeld")
         if result.rowcount == 0:  # type: ignore[attr-defined]

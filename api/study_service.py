@@ -7,6 +7,7 @@ or from the projection when the workflow is not running.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import select
@@ -41,6 +42,9 @@ from domain.study import (
 )
 from workflows.common import BUSINESS_KEY, PROCESS_STATUS, SCHOOL_ID, TRAINEE_ID
 from workflows.study import StudyWorkflow, study_workflow_id
+
+# a page waits this long for the study workflow's answer (an activity may be retrying meanwhile)
+UPDATE_TIMEOUT_SECONDS = 30
 
 
 def rules_from(settings: Settings) -> StudyRules:
@@ -129,16 +133,28 @@ async def update_with_start(
     client: Client, settings: Settings, session: AsyncSession, enrollment: Enrollment, update: Any, arg: Any
 ) -> Any:
     """Sends ``update`` to the enrollment's study workflow, starting it on the first call."""
+    operation = start_operation(settings, enrollment)
+    await release(session)
     try:
-        return await client.execute_update_with_start_workflow(
-            update, arg, start_workflow_operation=start_operation(settings, enrollment)
+        return await asyncio.wait_for(
+            client.execute_update_with_start_workflow(update, arg, start_workflow_operation=operation),
+            UPDATE_TIMEOUT_SECONDS,
         )
+    except TimeoutError:
+        # the workflow keeps retrying its step; the page must not hang meanwhile
+        raise DomainError("Busy") from None
     except WorkflowAlreadyStartedError:
         # the workflow has closed: the enrollment is completed or withdrawn (read it fresh)
-        await session.refresh(enrollment)
-        if enrollment.status == EnrollmentStatus.WITHDRAWN:
+        status = await session.scalar(select(Enrollment.status).where(Enrollment.id == enrollment.id))
+        if status == EnrollmentStatus.WITHDRAWN:
             raise DomainError("CourseWithdrawn") from None
         raise DomainError("CourseCompleted") from None
+
+
+async def release(session: AsyncSession) -> None:
+    """Gives the request's database connection back before waiting on Temporal: with many players
+    heartbeating, connections held across Updates would exhaust the pool."""
+    await session.close()
 
 
 async def progress(client: Client, session: AsyncSession, enrollment: Enrollment) -> StudyProgress:

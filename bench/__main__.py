@@ -3,6 +3,7 @@
     python -m bench                        # every benchmark below
     python -m bench orders --n 200         # one, with its own options (see --help)
     python -m bench pages --duration 10
+    python -m bench study --n 1000 --duration 300   # the study target (default: --n 200)
     python -m bench --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
 
 Each benchmark is a module with `HELP`, `add_arguments(parser)` and
@@ -28,6 +29,7 @@ BENCHMARKS: dict[str, str] = {
     "orders": "bench.orders",
     "pages": "bench.pages",
     "certificates": "bench.certificates",
+    "study": "bench.study",
 }
 
 

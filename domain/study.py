@@ -87,7 +87,7 @@ class StudyRules:
     captcha_max_wrong: int = 3
     idle_end_seconds: float = 300
     # projection writes: after this much new credit (and on every chapter completion / session end)
-    flush_seconds: float = 120
+    flush_seconds: float = 300
     # a run continues as new after a session ends once its history is this long (or when suggested)
     continue_after_events: int = 1000
 

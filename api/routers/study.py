@@ -21,7 +21,7 @@ from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep
 from api.errors import message_for_update_failure
 from api.pages import trainee_context
 from api.routers.orders import redirect
-from api.study_service import check_one_course, own_enrollment, progress, update_with_start
+from api.study_service import check_one_course, own_enrollment, progress, release, update_with_start
 from api.templating import render
 from db.models.orders import EnrollmentStatus
 from domain.errors import MESSAGES, DomainError
@@ -140,8 +140,9 @@ async def open_session(
 ) -> Response:
     try:
         enrollment = await own_enrollment(session, user, enrollment_id)
+        trainee_id = user.id
         view = await update_with_start(
-            client, settings, session, enrollment, StudyWorkflow.open_session, OpenSession(user.id, chapter_id)
+            client, settings, session, enrollment, StudyWorkflow.open_session, OpenSession(trainee_id, chapter_id)
         )
     except (DomainError, WorkflowUpdateFailedError) as err:
         return _refusal(err, enrollment_id)
@@ -150,14 +151,16 @@ async def open_session(
 
 @router.post("/study/{enrollment_id}/heartbeat")
 async def heartbeat(
-    enrollment_id: int, body: HeartbeatIn, user: CurrentTrainee, client: TemporalDep
+    enrollment_id: int, body: HeartbeatIn, user: CurrentTrainee, session: SessionDep, client: TemporalDep
 ) -> Response:
     """Hot path (every player, every heartbeat_seconds): no database work beyond the sign-in; the
     workflow checks that the session is this trainee's."""
+    trainee_id = user.id
+    await release(session)
     handle = client.get_workflow_handle(study_workflow_id(enrollment_id))
     try:
         view = await handle.execute_update(
-            StudyWorkflow.heartbeat, Heartbeat(user.id, body.session_id, body.position)
+            StudyWorkflow.heartbeat, Heartbeat(trainee_id, body.session_id, body.position)
         )
     except WorkflowUpdateFailedError as err:
         code, _ = message_for_update_failure(err)
@@ -170,12 +173,14 @@ async def heartbeat(
 
 @router.post("/study/{enrollment_id}/captcha")
 async def answer_captcha(
-    enrollment_id: int, body: CaptchaIn, user: CurrentTrainee, client: TemporalDep
+    enrollment_id: int, body: CaptchaIn, user: CurrentTrainee, session: SessionDep, client: TemporalDep
 ) -> Response:
+    trainee_id = user.id
+    await release(session)
     handle = client.get_workflow_handle(study_workflow_id(enrollment_id))
     try:
         view: SessionView = await handle.execute_update(
-            StudyWorkflow.answer_captcha, CaptchaAnswer(user.id, body.session_id, body.answer)
+            StudyWorkflow.answer_captcha, CaptchaAnswer(trainee_id, body.session_id, body.answer)
         )
     except WorkflowUpdateFailedError as err:
         return _refusal(err, enrollment_id)

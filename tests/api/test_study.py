@@ -10,12 +10,13 @@ import re
 import httpx
 import pytest
 from sqlalchemy import func, select
+from temporalio.client import WorkflowExecutionStatus
 
+from db.models.catalog import Chapter
 from db.models.certificates import Certificate
 from db.models.hours import HoursRecord
 from db.models.orders import Enrollment
 from db.models.study import ActiveStudy, ChapterProgress
-from db.models.catalog import Chapter
 from tests.study_support import enroll, ensure_test_clip, make_test_course, patched
 from tests.support import csrf, enter_school, eventually, htmx, login_trainee, make_trainee
 
@@ -32,7 +33,8 @@ async def trainee_client(client: httpx.AsyncClient, sessionmaker, settings):  # 
 
 async def chapter_ids(maker, course_id: int) -> list[int]:  # type: ignore[no-untyped-def]
     async with maker() as s:
-        return list((await s.scalars(select(Chapter.id).where(Chapter.course_id == course_id).order_by(Chapter.seq))).all())
+        query = select(Chapter.id).where(Chapter.course_id == course_id).order_by(Chapter.seq)
+        return list((await s.scalars(query)).all())
 
 
 async def post_json(client: httpx.AsyncClient, url: str, body: dict | None = None) -> httpx.Response:  # type: ignore[type-arg]
@@ -44,7 +46,7 @@ async def beat(client: httpx.AsyncClient, eid: int, view: dict, chapter: int, po
                            {"session_id": view["session_id"], "chapter_id": chapter, "position": position})
 
 
-async def test_study_a_short_course_in_order_to_completion(trainee_client, sessionmaker, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_study_a_short_course_in_order_to_completion(trainee_client, sessionmaker, temporal_client) -> None:  # type: ignore[no-untyped-def]
     client = trainee_client
     course_id = await make_test_course(sessionmaker, durations=(3, 3))
     eid = await enroll(sessionmaker, client.user.id, course_id)
@@ -105,6 +107,18 @@ async def test_study_a_short_course_in_order_to_completion(trainee_client, sessi
     await eventually(certificate_and_hours)
     finished = await client.get(f"/study/{eid}")
     assert "本课程已全部学完" in finished.text
+
+    # the finished workflow is never started again from zero: opening a chapter is refused
+    handle = temporal_client.get_workflow_handle(f"study-{eid}")
+
+    async def closed() -> bool:
+        return (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
+
+    await eventually(closed)
+    again = await post_json(client, f"/study/{eid}/chapters/{ch1}/open")
+    assert again.status_code == 409 and again.json()["message"] == "该课程已全部学完"
+    review = await client.get(f"/study/{eid}/chapters/{ch1}")
+    assert "回看" in review.text  # a finished chapter plays for review, nothing is credited
 
 
 async def test_one_course_at_a_time_against_two_simultaneous_first_sessions(trainee_client, sessionmaker) -> None:  # type: ignore[no-untyped-def]

@@ -121,7 +121,9 @@ async def test_withdraw_pressed_twice_refunds_once_and_the_course_can_be_bought_
         order = await s.get(Order, order_no)
         assert order is not None
         refunds = await s.scalar(select(func.count()).select_from(Refund).where(Refund.enrollment_id == eid))
-        provider = await s.scalar(select(func.count()).select_from(SimRefund).where(SimRefund.trade_no == order.trade_no))
+        provider = await s.scalar(
+            select(func.count()).select_from(SimRefund).where(SimRefund.trade_no == order.trade_no)
+        )
         trade = await s.scalar(select(SimTrade).where(SimTrade.trade_no == order.trade_no))
         assert refunds == 1 and provider == 1 and trade is not None and trade.refunded_cents == 4000
 
@@ -138,7 +140,7 @@ async def test_withdraw_pressed_twice_refunds_once_and_the_course_can_be_bought_
 async def test_studied_course_cannot_be_swapped_or_withdrawn(trainee_client, sessionmaker) -> None:  # type: ignore[no-untyped-def]
     client = trainee_client
     course_id = await make_test_course(sessionmaker, durations=(30,))
-    twin = await make_test_course(sessionmaker, durations=(30,))  # same school, major and hours
+    twin = await course_id_by_code(sessionmaker, "DEMO-01")  # same school, major (农学) and hours (1)
     eid = await enroll(sessionmaker, client.user.id, course_id)
     async with sessionmaker() as s:
         chapter = await s.scalar(select(Chapter.id).where(Chapter.course_id == course_id))
@@ -187,13 +189,15 @@ async def test_refund_after_a_worker_dies_midway_is_still_once(  # type: ignore[
     activities = OrderActivities(sessionmaker, gateway)  # type: ignore[arg-type]
     async with Worker(temporal_client, task_queue=queue, workflows=[RefundWorkflow], activities=[activities.refund]):
         req = RefundRequest(f"W-{eid}", order.order_no, order.trade_no, enrollment.price_cents, "withdraw", eid)
-        done = await temporal_client.execute_workflow(
-            RefundWorkflow.run, req, id=f"refund-crash-{eid}", task_queue=queue, result_type=RefundDone
+        done: RefundDone = await temporal_client.execute_workflow(
+            RefundWorkflow.run, req, id=f"refund-crash-{eid}", task_queue=queue
         )
     assert gateway.died and done.amount_cents == 3000
     async with sessionmaker() as s:
         refund = await s.get(Refund, f"W-{eid}")
         trade = await s.scalar(select(SimTrade).where(SimTrade.trade_no == order.trade_no))
-        provider = await s.scalar(select(func.count()).select_from(SimRefund).where(SimRefund.trade_no == order.trade_no))
+        provider = await s.scalar(
+            select(func.count()).select_from(SimRefund).where(SimRefund.trade_no == order.trade_no)
+        )
         assert refund is not None and refund.status == "done"
         assert trade is not None and trade.refunded_cents == 3000 and provider == 1

@@ -118,7 +118,7 @@ def course(course_id: int = 10, major: int = 1, hours: str = "1", durations: tup
 
 
 def rules(**kw: float) -> StudyRules:
-    base = {"captcha_min_seconds": 10_000, "captcha_max_seconds": 10_000, "flush_seconds": 120}
+    base: dict[str, float] = {"captcha_min_seconds": 10_000, "captcha_max_seconds": 10_000, "flush_seconds": 120}
     base.update(kw)
     return StudyRules(**base)  # type: ignore[arg-type]
 
@@ -241,6 +241,7 @@ async def test_captcha_wrong_right_and_too_many_wrong(env, side) -> None:  # typ
     v = await answer(h, v, wrong)
     assert v.wrong and v.captcha_serial != first  # a new image
     pending = await h.query(StudyWorkflow.captcha, TRAINEE)
+    assert pending is not None
     v = await answer(h, v, pending.text.lower())
     assert v.captcha_serial is None and v.check_in == 20
     await env.sleep(timedelta(seconds=20))
