@@ -8,6 +8,7 @@ caught mails), so a second run continues where the first stopped.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -44,7 +45,15 @@ class Plan:
         ]
 
 
+# The demo course's chapters last 1–2 minutes: with the production captcha interval (10–20 minutes
+# of playback) nobody trying the demo would ever see a 图形验证码. DOMAIN.md lets demo data shorten
+# it; an explicit CAPTCHA_MIN_SECONDS / CAPTCHA_MAX_SECONDS in the environment still wins.
+DEMO_ENV = {"CAPTCHA_MIN_SECONDS": "40", "CAPTCHA_MAX_SECONDS": "80"}
+
+
 def start_all(sup: Supervisor, plan: Plan) -> None:
+    for key, value in DEMO_ENV.items():
+        os.environ.setdefault(key, value)
     sup.start("temporal", dev_server_command(plan.temporal))
     print(f"启动 Temporal 开发服务器 / starting the Temporal dev server on {plan.temporal.address} …")
     wait_until_ready(plan.temporal, timeout=90, check=sup.check_running)

@@ -26,7 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import db.models  # noqa: F401
 from config import ROOT, Settings
-from db.base import Base, make_engine, make_sessionmaker
+from db.base import make_engine, make_sessionmaker
 
 BIN = Path(sys.executable).parent
 SEARCH_ATTRIBUTES = ["TraineeId", "SchoolId", "OrderNo", "ProcessStatus", "BusinessKey"]
@@ -85,10 +85,6 @@ async def sessionmaker(settings: Settings) -> AsyncIterator[async_sessionmaker[A
     # alembic's env.py runs its own event loop: keep it off ours
     await asyncio.to_thread(_migrate, settings.database_url)
     engine = make_engine(settings.database_url)
-    # TEMPORARY while several areas add models in parallel: tables not yet in a migration.
-    # tests/test_migrations.py fails until the migration catches up, so drift cannot land.
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
     maker = make_sessionmaker(engine)
     async with maker() as session:
         await seed(session, settings)
