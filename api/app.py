@@ -14,9 +14,9 @@ from temporalio.client import Client
 from api import errors, temporal
 from api.security import CSRFCookieMiddleware, csrf_protect
 from config import Settings, get_settings
-from runtime import tune_gc
 from db.base import make_engine, make_sessionmaker
 from gateways.notifier import start_notifier
+from runtime import tune_gc
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 

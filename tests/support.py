@@ -54,7 +54,7 @@ async def make_staff(
 
 
 def csrf(client: httpx.AsyncClient) -> dict[str, str]:
-    return {"X-CSRF-Token": client.cookies.get("csrftoken", "")}
+    return {"X-CSRF-Token": client.cookies.get("csrftoken") or ""}
 
 
 async def login_trainee(client: httpx.AsyncClient, user: User) -> None:

@@ -72,7 +72,9 @@ async def test_print_certificate_and_verify_it(page: Page, sessionmaker, setting
     second = await issue_certificate(sessionmaker, settings, just_finished.id)
     await expect(page.locator(f"tr[data-certificate-id='{second.id}']")).to_contain_text("打印学习证明")
     await expect(page.locator("text=证明生成中")).to_have_count(0)
-    verifier = await page.context.browser.new_context()  # a stranger's phone
+    browser = page.context.browser
+    assert browser is not None
+    verifier = await browser.new_context()  # a stranger's phone
     try:
         phone = await verifier.new_page()
         await phone.goto(link.group(0))
