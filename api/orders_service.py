@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from config import Settings
 from db.models.catalog import Course, School
@@ -19,6 +21,9 @@ from domain.errors import DomainError
 from domain.orders import OrderInput, OrderLine, OrderView, make_order_no, validate_checkout
 from workflows.common import ORDER_NO, PROCESS_STATUS, SCHOOL_ID, TRAINEE_ID
 from workflows.order import OrderWorkflow
+
+ORDER_SERIALS = 1_000_000  # random part of an order number; drawn again on the rare clash
+ORDER_NO_ATTEMPTS = 3
 
 
 def order_workflow_id(order_no: str) -> str:
@@ -50,7 +55,7 @@ async def place_order(
     await _refuse_already_held(session, trainee.id, course_ids, training_year)
 
     order = OrderInput(
-        order_no=make_order_no(now, secrets.randbelow(10_000)),
+        order_no=make_order_no(now, secrets.randbelow(ORDER_SERIALS)),
         trainee_id=trainee.id,
         school_id=school.id,
         training_year=training_year,
@@ -62,6 +67,19 @@ async def place_order(
         payment_timeout_seconds=settings.order_payment_timeout_minutes * 60,
         late_payment_window_seconds=settings.late_payment_window_hours * 3600,
     )
+    for _ in range(ORDER_NO_ATTEMPTS - 1):
+        try:
+            return await _start_order(client, settings, order, trainee, school.id)
+        except WorkflowAlreadyStartedError:
+            # two checkouts drew the same number in the same second: draw again
+            order = replace(order, order_no=make_order_no(now, secrets.randbelow(ORDER_SERIALS)))
+    return await _start_order(client, settings, order, trainee, school.id)
+
+
+async def _start_order(
+    client: Client, settings: Settings, order: OrderInput, trainee: User, school_id: int
+) -> OrderView:
+    """Update-with-start: the order workflow starts and answers once the order is on record."""
     start = WithStartWorkflowOperation(
         OrderWorkflow.run,
         order,
@@ -71,7 +89,7 @@ async def place_order(
         search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(TRAINEE_ID, str(trainee.id)),
-                SearchAttributePair(SCHOOL_ID, str(school.id)),
+                SearchAttributePair(SCHOOL_ID, str(school_id)),
                 SearchAttributePair(ORDER_NO, order.order_no),
                 SearchAttributePair(PROCESS_STATUS, "pending"),
             ]

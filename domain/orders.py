@@ -138,8 +138,8 @@ def validate_channel(channel: str) -> None:
 
 
 def make_order_no(now: datetime, serial: int) -> str:
-    """Readable, sortable and unique per second and serial: 20261128223015-4821."""
-    return f"{now:%Y%m%d%H%M%S}-{serial:04d}"
+    """Readable, sortable and unique per second and serial: 20261128223015-048213."""
+    return f"{now:%Y%m%d%H%M%S}-{serial:06d}"
 
 
 def late_refund_no(order_no: str, trade_no: str) -> str:

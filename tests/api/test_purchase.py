@@ -180,3 +180,33 @@ async def test_payment_after_close_is_refunded_once_and_shown(trainee_client, se
     async with sessionmaker() as s:
         enrolled = await s.scalar(select(func.count()).select_from(Enrollment).where(Enrollment.order_no == order_no))
     assert enrolled == 0  # the closed order enrolled nobody
+
+
+async def test_two_checkouts_drawing_the_same_order_number_both_succeed(
+    sessionmaker, temporal_client, settings, worker, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    import api.orders_service as service
+
+    draws = iter([42, 42, 43])
+    monkeypatch.setattr(service.secrets, "randbelow", lambda _n: next(draws))
+    now = datetime.now(UTC)
+    [cid] = await course_ids(sessionmaker, "AGR-05")
+    views = []
+    for _ in range(2):
+        trainee = await make_trainee(sessionmaker)
+        async with sessionmaker() as session:
+            views.append(
+                await service.place_order(
+                    session=session,
+                    client=temporal_client,
+                    settings=settings,
+                    trainee=trainee,
+                    course_ids=[cid],
+                    training_year=YEAR,
+                    training_type="in_post",
+                    now=now,
+                )
+            )
+    assert views[0].order_no.endswith("-000042") and views[1].order_no.endswith("-000043")
