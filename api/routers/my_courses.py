@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep
 from api.pages import PAGE_SIZE, page_numbers, trainee_context
@@ -34,8 +34,10 @@ async def my_courses(request: Request, user: CurrentTrainee, session: SessionDep
         await session.scalars(
             select(Enrollment)
             .where(Enrollment.trainee_id == user.id, Enrollment.status != EnrollmentStatus.WITHDRAWN)
-            .options(selectinload(Enrollment.course).selectinload(Course.major),
-                     selectinload(Enrollment.course).selectinload(Course.school))
+            .options(
+                joinedload(Enrollment.course).joinedload(Course.major),
+                joinedload(Enrollment.course).joinedload(Course.school),
+            )
             .order_by(Enrollment.training_year.desc(), Enrollment.id.desc())
         )
     ).all()
