@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -164,12 +164,7 @@ async def edit_record(
     )
 
 
-@router.post("/my/hours/records")
-async def create_record(
-    request: Request,
-    user: CurrentTrainee,
-    session: SessionDep,
-    settings: SettingsDep,
+async def entry_form(
     training_name: Annotated[str, Form()] = "",
     organiser: Annotated[str, Form()] = "",
     start_date: Annotated[str, Form()] = "",
@@ -177,9 +172,23 @@ async def create_record(
     subject_category: Annotated[str, Form()] = "",
     training_type: Annotated[str, Form()] = "",
     hours: Annotated[str, Form()] = "",
+) -> svc.EntryForm:
+    """The 学时填报 form's fields, as both 保存 endpoints (new and edit) read them."""
+    return svc.EntryForm(training_name, organiser, start_date, end_date, subject_category, training_type, hours)
+
+
+EntryFormDep = Annotated[svc.EntryForm, Depends(entry_form)]
+
+
+@router.post("/my/hours/records")
+async def create_record(
+    request: Request,
+    user: CurrentTrainee,
+    session: SessionDep,
+    settings: SettingsDep,
+    form: EntryFormDep,
     evidence: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    form = svc.EntryForm(training_name, organiser, start_date, end_date, subject_category, training_type, hours)
     await svc.save_entry(
         session=session,
         settings=settings,
@@ -197,17 +206,10 @@ async def update_record(
     user: CurrentTrainee,
     session: SessionDep,
     settings: SettingsDep,
-    training_name: Annotated[str, Form()] = "",
-    organiser: Annotated[str, Form()] = "",
-    start_date: Annotated[str, Form()] = "",
-    end_date: Annotated[str, Form()] = "",
-    subject_category: Annotated[str, Form()] = "",
-    training_type: Annotated[str, Form()] = "",
-    hours: Annotated[str, Form()] = "",
+    form: EntryFormDep,
     remove_evidence: Annotated[str, Form()] = "",
     evidence: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    form = svc.EntryForm(training_name, organiser, start_date, end_date, subject_category, training_type, hours)
     await svc.save_entry(
         session=session,
         settings=settings,
