@@ -26,3 +26,9 @@ async def trainee_context(request: Request, session: AsyncSession, user: User) -
 def page_numbers(page: int, total: int, size: int = PAGE_SIZE) -> dict[str, int]:
     pages = max(1, -(-total // size))
     return {"page": min(max(page, 1), pages), "pages": pages, "total": total, "size": size}
+
+
+def optional_int(raw: str | None) -> int | None:
+    """A select or query value that may be empty ("全部") or junk: an id, or None."""
+    value = (raw or "").strip()
+    return int(value) if value.isdigit() else None

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -95,3 +96,12 @@ async def eventually(check: Callable[[], Awaitable[T | None]], timeout: float = 
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+@asynccontextmanager
+async def staff_client(app: Any, staff: User, password: str = "Pass@1234") -> AsyncIterator[httpx.AsyncClient]:
+    """A second browser, signed in as a staff member (its own session cookie)."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test", follow_redirects=False) as c:
+        await login_staff(c, staff, password)
+        yield c

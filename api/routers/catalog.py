@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from api import refcache
 from api.deps import CurrentTrainee, SessionDep
-from api.pages import PAGE_SIZE, page_numbers, trainee_context
+from api.pages import PAGE_SIZE, optional_int, page_numbers, trainee_context
 from api.templating import render
 from db.models.catalog import Course
 from domain.catalog import SubjectCategory
@@ -57,7 +57,7 @@ async def course_list(
     if ctx["school"] is None:
         return RedirectResponse("/supervision/bases", status_code=303)
     school_id = ctx["school"].id
-    category_id, major_id = _parse_id(category), _parse_id(major)
+    category_id, major_id = optional_int(category), optional_int(major)
     stmt = _filtered(school_id, category_id, major_id, subject, _parse_hours(hours), q.strip())
     courses, total = await _page_of(session, stmt, page)
     filters = {"category": category_id, "major": major_id, "subject": subject, "hours": hours, "q": q}
@@ -137,10 +137,6 @@ async def _page_of(session: SessionDep, stmt: Select[Course], page: int) -> tupl
 
 def _published(school_id: int) -> Select[Course]:
     return select(Course).where(Course.school_id == school_id, Course.published)
-
-
-def _parse_id(raw: str) -> int | None:
-    return int(raw) if raw.isdigit() else None
 
 
 def _parse_hours(raw: str) -> Decimal | None:

@@ -16,8 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from api.deps import CurrentTrainee, SessionDep, SettingsDep, require_role
 from api.pages import PAGE_SIZE, page_numbers, trainee_context
-from api.routers.orders import redirect
-from api.templating import render
+from api.templating import redirect, render
 from db.base import utcnow
 from db.models.catalog import Course
 from db.models.certificates import Certificate, CertificateEvent

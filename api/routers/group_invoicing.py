@@ -23,8 +23,7 @@ from api.group_invoicing_service import (
     submit_qualification,
 )
 from api.pages import PAGE_SIZE, page_numbers, trainee_context
-from api.routers.orders import redirect
-from api.templating import render
+from api.templating import redirect, render
 from config import Settings
 from db.models.catalog import School
 from db.models.group_invoicing import UnitInvoiceApplication, UnitQualification

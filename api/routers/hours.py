@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 import api.hours_inbox  # noqa: F401  (registers the inbox loader of 学时申报)
 from api import hours_service as svc
 from api.deps import CurrentStaff, CurrentTrainee, SchoolIdDep, SessionDep, SettingsDep, TemporalDep
-from api.pages import PAGE_SIZE, page_numbers, trainee_context
-from api.templating import is_htmx, render
+from api.pages import PAGE_SIZE, optional_int, page_numbers, trainee_context
+from api.templating import redirect, render
 from db.models.catalog import School
 from db.models.hours import HoursDeclaration, HoursDeclarationItem, HoursRecord
 from db.models.users import Role
@@ -31,17 +31,6 @@ DONE_MESSAGES = {
 }
 
 
-def redirect(request: Request, url: str) -> Response:
-    if is_htmx(request):
-        return Response(status_code=204, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
-
-
-def _int_or_none(value: str | None) -> int | None:
-    value = (value or "").strip()
-    return int(value) if value.isdigit() else None
-
-
 # ---- 学时登记 ---------------------------------------------------------------------------------
 
 
@@ -49,7 +38,7 @@ def _int_or_none(value: str | None) -> int | None:
 async def hours_registry(
     request: Request, user: CurrentTrainee, session: SessionDep, settings: SettingsDep, year: str = ""
 ) -> Response:
-    reg = await svc.registry(session, user.id, _int_or_none(year), settings.yearly_required_hours)
+    reg = await svc.registry(session, user.id, optional_int(year), settings.yearly_required_hours)
     ctx = await trainee_context(request, session, user)
     return render(request, "hours/registry.html", {**ctx, "reg": reg, "active": "hours", "tab": "registry"})
 
@@ -69,7 +58,7 @@ async def hours_records(
     page: int = 1,
     done: str = "",
 ) -> Response:
-    year_value = _int_or_none(year)
+    year_value = optional_int(year)
     query = svc.records_query(user.id, year_value, source, state)
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     paging = page_numbers(page, total)
@@ -247,7 +236,7 @@ async def submit_hours(
     year: Annotated[str, Form()] = "",
     record_ids: Annotated[list[int] | None, Form()] = None,
 ) -> Response:
-    await svc.submit_hours(session, user, record_ids or [], _int_or_none(year))
+    await svc.submit_hours(session, user, record_ids or [], optional_int(year))
     return redirect(request, "/my/hours/records?done=hours")
 
 
@@ -267,7 +256,7 @@ async def submit_declaration(
         settings=settings,
         trainee=user,
         declaration_no=declaration_no,
-        school_id=_int_or_none(school_id),
+        school_id=optional_int(school_id),
     )
     return redirect(request, "/my/hours/records?done=declared")
 

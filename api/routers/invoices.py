@@ -14,8 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep
 from api.invoices_service import apply_personal_invoice, count_paid_orders, order_rows
 from api.pages import PAGE_SIZE, page_numbers, trainee_context
-from api.routers.orders import redirect
-from api.templating import render
+from api.templating import redirect, render
 from db.invoice_register import blue_key, find_invoice
 from db.models.invoices import PersonalInvoiceApplication
 from db.models.users import User

@@ -11,9 +11,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep
 from api.pages import PAGE_SIZE, page_numbers, trainee_context
-from api.routers.orders import redirect
 from api.study_service import course_ref, course_with_chapters, own_enrollment, update_with_start
-from api.templating import render
+from api.templating import redirect, render
 from db.models.catalog import Course
 from db.models.orders import Enrollment, EnrollmentStatus
 from domain.errors import DomainError

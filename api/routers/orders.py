@@ -6,26 +6,20 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep
 from api.orders_service import order_workflow_id, place_order
 from api.pages import PAGE_SIZE, page_numbers, trainee_context
-from api.templating import is_htmx, render
+from api.templating import redirect, render
 from db.models.orders import Order, OrderStatus
 from db.models.users import User
 from domain.errors import DomainError
 from workflows.order import OrderWorkflow
 
 router = APIRouter(tags=["orders"])
-
-
-def redirect(request: Request, url: str) -> Response:
-    if is_htmx(request):
-        return Response(status_code=204, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
 
 
 async def own_order(session: SessionDep, user: User, order_no: str) -> Order:

@@ -20,9 +20,8 @@ from temporalio.service import RPCError
 from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep
 from api.errors import message_for_update_failure
 from api.pages import trainee_context
-from api.routers.orders import redirect
 from api.study_service import check_one_course, own_enrollment, progress, release, update_with_start
-from api.templating import render
+from api.templating import redirect, render
 from db.models.orders import EnrollmentStatus
 from domain.errors import MESSAGES, DomainError
 from domain.study import Captcha, CaptchaAnswer, Heartbeat, OpenSession, SessionView, StudyProgress

@@ -148,7 +148,7 @@ async def test_archive_lists_the_certificate_with_its_facts(app, trainee, cert: 
     facts = (cert.cert_no, "法治政府建设与依法行政", "公共科目", "在岗培训", "湖南农业大学", "有效", "打印学习证明")
     for expected in facts:
         assert expected in text, expected
-    assert f'/my/certificates/{cert.id}/preview' in text
+    assert f"/my/certificates/{cert.id}/preview" in text
 
 
 async def test_archive_is_empty_for_a_trainee_without_completed_courses(app, sessionmaker) -> None:  # type: ignore[no-untyped-def]

@@ -27,12 +27,11 @@ from tests.group_invoicing.support import (
     mails_to,
     paid_order,
     png_bytes,
-    staff_client,
     task_of,
     unique_unit,
     unit_member,
 )
-from tests.support import enter_school, eventually, htmx, login_trainee, make_staff, make_trainee
+from tests.support import enter_school, eventually, htmx, login_trainee, make_staff, make_trainee, staff_client
 
 YEAR = date.today().year
 _codes = iter(range(1, 10_000))
@@ -220,9 +219,7 @@ async def test_a_reviewer_of_another_queue_cannot_decide(client, sessionmaker, s
     async with staff_client(app, finance) as staff:
         claim = await staff.post(f"/staff/tasks/{task.id}/claim", headers=htmx(staff))
         assert claim.status_code == 403 and "无权访问" in claim.text
-        resp = await staff.post(
-            f"/staff/tasks/{task.id}/decide", data={"decision": "approve"}, headers=htmx(staff)
-        )
+        resp = await staff.post(f"/staff/tasks/{task.id}/decide", data={"decision": "approve"}, headers=htmx(staff))
         assert resp.status_code == 403 and "无权访问" in resp.text
         assert f"/staff/tasks/{task.id}" not in (await staff.get("/staff/tasks")).text
     [row] = await qualification_rows(sessionmaker, code)

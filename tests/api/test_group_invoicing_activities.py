@@ -38,9 +38,7 @@ async def qualification(acts: GroupInvoicingActivities, applicant_id: int) -> in
     )
     first = await acts.record_qualification(q)
     assert await acts.record_qualification(q) == first  # a retry finds the row
-    await acts.decide_qualification(
-        QualificationDecided(first, "approved", "", 1, datetime.now(UTC).isoformat())
-    )
+    await acts.decide_qualification(QualificationDecided(first, "approved", "", 1, datetime.now(UTC).isoformat()))
     return first
 
 
@@ -69,7 +67,9 @@ async def test_two_applications_racing_for_one_order_leave_it_on_one(sessionmake
     qid = await qualification(acts, member.id)
     first = application(f"U-{secrets.token_hex(4)}", member.id, qid, [UnitInvoiceLine(a, member.id, 6000)])
     second = application(
-        f"U-{secrets.token_hex(4)}", member.id, qid,
+        f"U-{secrets.token_hex(4)}",
+        member.id,
+        qid,
         [UnitInvoiceLine(b, member.id, 4000), UnitInvoiceLine(a, member.id, 6000)],
     )
     results = await asyncio.gather(acts.record_unit_invoice(first), acts.record_unit_invoice(second))

@@ -8,10 +8,9 @@ import asyncio
 import itertools
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
-import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,9 +20,10 @@ from temporalio.worker import Worker
 from activities.tasks import TaskActivities
 from db.models.catalog import School
 from db.models.tasks import ReviewTask, TaskEvent
-from db.models.users import Role, User
+from db.models.users import Role
 from domain.review import Decision, Queue
-from tests.support import eventually, htmx, login_staff, login_trainee, make_staff, make_trainee
+from tests.support import eventually, htmx, login_trainee, make_staff, make_trainee
+from tests.support import staff_client as signed_in_staff
 from tests.workflows.review_probe import PROBE_KIND, ProbeInput, ProbeReviewWorkflow
 
 PROBE_QUEUE = "inbox-probe"
@@ -46,14 +46,7 @@ async def probe_worker(temporal_client: Client, sessionmaker) -> AsyncIterator[N
 def staff_client(app):  # type: ignore[no-untyped-def]
     """A signed-in browser per staff member (each has its own session cookie)."""
 
-    @asynccontextmanager
-    async def open_as(user: User) -> AsyncIterator[httpx.AsyncClient]:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-            await login_staff(c, user)
-            yield c
-
-    return open_as
+    return partial(signed_in_staff, app)
 
 
 async def new_school(maker: async_sessionmaker[AsyncSession]) -> int:

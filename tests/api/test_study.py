@@ -42,8 +42,11 @@ async def post_json(client: httpx.AsyncClient, url: str, body: dict | None = Non
 
 
 async def beat(client: httpx.AsyncClient, eid: int, view: dict, chapter: int, position: float) -> httpx.Response:  # type: ignore[type-arg]
-    return await post_json(client, f"/study/{eid}/heartbeat",
-                           {"session_id": view["session_id"], "chapter_id": chapter, "position": position})
+    return await post_json(
+        client,
+        f"/study/{eid}/heartbeat",
+        {"session_id": view["session_id"], "chapter_id": chapter, "position": position},
+    )
 
 
 async def test_study_a_short_course_in_order_to_completion(trainee_client, sessionmaker, temporal_client) -> None:  # type: ignore[no-untyped-def]
@@ -183,6 +186,7 @@ async def test_captcha_image_wrong_and_right_answers(trainee_client, sessionmake
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as intruder:
         await login_trainee(intruder, other)
         assert (await intruder.get(f"/study/{eid}")).status_code == 404
-        stolen = await post_json(intruder, f"/study/{eid}/heartbeat",
-                                 {"session_id": view["session_id"], "chapter_id": ch, "position": 1})
+        stolen = await post_json(
+            intruder, f"/study/{eid}/heartbeat", {"session_id": view["session_id"], "chapter_id": ch, "position": 1}
+        )
         assert stolen.status_code == 409 and stolen.json()["code"] == "NotFound"

@@ -132,8 +132,11 @@ async def test_withdraw_pressed_twice_refunds_once_and_the_course_can_be_bought_
     assert again.headers.get("HX-Redirect") == "/my/courses?notice=withdrawn"
     # the live-holding index lets the course be bought again
     pub3 = await course_id_by_code(sessionmaker, "PUB-03")
-    rebuy = await client.post("/orders", headers=htmx(client),
-                              data={"course_ids": [str(pub3)], "training_year": str(YEAR), "training_type": "in_post"})
+    rebuy = await client.post(
+        "/orders",
+        headers=htmx(client),
+        data={"course_ids": [str(pub3)], "training_year": str(YEAR), "training_type": "in_post"},
+    )
     assert rebuy.status_code == 204, rebuy.text
 
 

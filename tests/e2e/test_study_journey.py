@@ -81,8 +81,9 @@ async def test_unanswered_captcha_leaves_the_player_by_itself(page: Page, sessio
     trainee = await make_trainee(sessionmaker, "超时学员")
     course_id = await make_test_course(sessionmaker, durations=(30,))
     eid = await enroll(sessionmaker, trainee.id, course_id)
-    with patched(settings, heartbeat_seconds=1, captcha_min_seconds=2, captcha_max_seconds=2,
-                 captcha_timeout_seconds=3):
+    with patched(
+        settings, heartbeat_seconds=1, captcha_min_seconds=2, captcha_max_seconds=2, captcha_timeout_seconds=3
+    ):
         await qr_login(page, trainee.name)
         await enter_school(page)
         await page.goto(f"/study/{eid}")

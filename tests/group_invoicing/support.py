@@ -22,7 +22,7 @@ from db.models.orders import Order, OrderItem, OrderStatus, Refund, RefundStatus
 from db.models.tasks import ReviewTask
 from db.models.users import User
 from mailcatcher.server import MailCatcher, PortInUse
-from tests.support import csrf, eventually, htmx, login_staff, make_trainee
+from tests.support import csrf, eventually, htmx, make_trainee
 
 
 def png_bytes(size: tuple[int, int] = (120, 80), color: str = "navy") -> bytes:
@@ -112,14 +112,6 @@ async def task_of(maker: async_sessionmaker[AsyncSession], workflow_id_prefix: s
             )
 
     return await eventually(find)
-
-
-@asynccontextmanager
-async def staff_client(app, staff: User) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test", follow_redirects=False) as c:
-        await login_staff(c, staff)
-        yield c
 
 
 async def decide(staff: httpx.AsyncClient, task_id: int, approve: bool, reason: str = "") -> httpx.Response:

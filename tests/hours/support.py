@@ -43,7 +43,10 @@ async def make_enrollment(
             paid_at=now,
         )
         item = OrderItem(
-            order_no=order.order_no, course_id=course.id, title=course.title, hours=course.hours,
+            order_no=order.order_no,
+            course_id=course.id,
+            title=course.title,
+            hours=course.hours,
             price_cents=course.price_cents,
         )
         session.add_all([order, item])

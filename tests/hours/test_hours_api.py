@@ -53,8 +53,12 @@ async def trainee_client(client: httpx.AsyncClient, sessionmaker):  # type: igno
     return client
 
 
-async def save(client: httpx.AsyncClient, form: dict[str, str], evidence: tuple[str, bytes, str] | None = None,
-               record_id: int | None = None) -> httpx.Response:
+async def save(
+    client: httpx.AsyncClient,
+    form: dict[str, str],
+    evidence: tuple[str, bytes, str] | None = None,
+    record_id: int | None = None,
+) -> httpx.Response:
     url = f"/my/hours/records/{record_id}" if record_id else "/my/hours/records"
     files = {"evidence": evidence} if evidence else None
     return await client.post(url, data=form, files=files, headers=htmx(client))
@@ -63,8 +67,11 @@ async def save(client: httpx.AsyncClient, form: dict[str, str], evidence: tuple[
 async def records_of(maker: async_sessionmaker[AsyncSession], trainee_id: int) -> list[HoursRecord]:
     async with maker() as s:
         return list(
-            (await s.scalars(select(HoursRecord).where(HoursRecord.trainee_id == trainee_id).order_by(HoursRecord.id)))
-            .all()
+            (
+                await s.scalars(
+                    select(HoursRecord).where(HoursRecord.trainee_id == trainee_id).order_by(HoursRecord.id)
+                )
+            ).all()
         )
 
 
@@ -285,7 +292,9 @@ async def test_declaration_reviewed_record_by_record(trainee_client, sessionmake
 
     # the school approves one and rejects the other (as the inbox sends it)
     decision = Decision(
-        task_id=task.id, reviewer_id=task.submitter_id or 0, approve=False,
+        task_id=task.id,
+        reviewer_id=task.submitter_id or 0,
+        approve=False,
         items={str(first): ItemDecision(True), str(second): ItemDecision(False, "缺少培训证明")},
     )
     handle = temporal_client.get_workflow_handle(f"hours-{no}")
@@ -301,8 +310,12 @@ async def test_declaration_reviewed_record_by_record(trainee_client, sessionmake
     assert "距年度要求还差 82 学时" in registry.text
 
     # the rejected record can be corrected and declared again; the approved one is final
-    fixed = await save(client, entry(training_name="安全生产培训", subject_category="public", hours="4"),
-                       ("证明.pdf", PDF_BYTES, "application/pdf"), record_id=second)
+    fixed = await save(
+        client,
+        entry(training_name="安全生产培训", subject_category="public", hours="4"),
+        ("证明.pdf", PDF_BYTES, "application/pdf"),
+        record_id=second,
+    )
     assert fixed.status_code == 204
     final = await save(client, entry(hours="1"), record_id=first)
     assert final.status_code == 422 and "已审核通过的记录不能修改" in final.text
@@ -330,11 +343,11 @@ async def test_registry_counts_platform_hours_by_category_and_type(trainee_clien
     assert 'id="hours-total">12<' in page.text and "距年度要求还差 78 学时" in page.text
     assert "width: 13%" in page.text  # 12 of 90, floored
     by_subject = page.text.split('id="by-subject"')[1].split("</table>")[0]
-    assert "<td>公共科目</td><td class=\"num\">4</td>" in by_subject
-    assert "<td>专业科目</td><td class=\"num\">8</td>" in by_subject
+    assert '<td>公共科目</td><td class="num">4</td>' in by_subject
+    assert '<td>专业科目</td><td class="num">8</td>' in by_subject
     by_type = page.text.split('id="by-type"')[1].split("</table>")[0]
-    assert "<td>专项培训</td><td class=\"num\">4</td>" in by_type
-    assert "<td>在岗培训</td><td class=\"num\">8</td>" in by_type
+    assert '<td>专项培训</td><td class="num">4</td>' in by_type
+    assert '<td>在岗培训</td><td class="num">8</td>' in by_type
 
     previous = await client.get(f"/my/hours?year={YEAR - 1}")
     assert "法治政府建设与依法行政" in previous.text and "距年度要求还差 86 学时" in previous.text
@@ -348,8 +361,9 @@ async def test_registry_counts_platform_hours_by_category_and_type(trainee_clien
 async def test_query_filters(trainee_client, sessionmaker) -> None:  # type: ignore[no-untyped-def]
     client = trainee_client
     a = await new_draft(client, sessionmaker, training_name="甲培训")
-    await new_draft(client, sessionmaker, training_name="乙培训", start_date=day(5).isoformat(),
-                    end_date=day(5).isoformat())
+    await new_draft(
+        client, sessionmaker, training_name="乙培训", start_date=day(5).isoformat(), end_date=day(5).isoformat()
+    )
     assert (await submit_hours(client, [a])).status_code == 204
     pending = await client.get("/my/hours/records?state=pending")
     assert "甲培训" in pending.text and "乙培训" not in pending.text

@@ -3,9 +3,6 @@ the refusals, another school's reviewer, the evidence links."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import httpx
 import pytest
 from sqlalchemy import select
@@ -23,7 +20,7 @@ from tests.hours.test_hours_api import (
     save,
     submit_hours,
 )
-from tests.support import enter_school, htmx, login_staff, login_trainee, make_staff, make_trainee
+from tests.support import enter_school, htmx, login_trainee, make_staff, make_trainee, staff_client
 
 
 @pytest.fixture
@@ -33,10 +30,16 @@ async def declared(client: httpx.AsyncClient, sessionmaker):  # type: ignore[no-
     await login_trainee(client, trainee)
     await enter_school(client)
     client.user = trainee  # type: ignore[attr-defined]
-    a = await save(client, entry(training_name="教师信息化教学能力提升培训", hours="8"),
-                   ("结业证书.png", png_bytes("blue"), "image/png"))
-    b = await save(client, entry(training_name="师德师风专题讲座", subject_category="public", hours="3"),
-                   ("签到表.pdf", PDF_BYTES, "application/pdf"))
+    a = await save(
+        client,
+        entry(training_name="教师信息化教学能力提升培训", hours="8"),
+        ("结业证书.png", png_bytes("blue"), "image/png"),
+    )
+    b = await save(
+        client,
+        entry(training_name="师德师风专题讲座", subject_category="public", hours="3"),
+        ("签到表.pdf", PDF_BYTES, "application/pdf"),
+    )
     assert a.status_code == b.status_code == 204
     ids = [r.id for r in await records_of(sessionmaker, trainee.id)]
     assert (await submit_hours(client, ids)).status_code == 204
@@ -44,13 +47,6 @@ async def declared(client: httpx.AsyncClient, sessionmaker):  # type: ignore[no-
     assert (await declare(client, no, school_id=1)).status_code == 204
     task = await open_task(sessionmaker, no)
     return {"trainee": trainee, "ids": ids, "no": no, "task": task}
-
-
-@asynccontextmanager
-async def staff_client(app, user) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
-        await login_staff(c, user)
-        yield c
 
 
 async def test_reviewer_decides_record_by_record(declared, app, sessionmaker, client) -> None:  # type: ignore[no-untyped-def]
@@ -74,11 +70,13 @@ async def test_reviewer_decides_record_by_record(declared, app, sessionmaker, cl
         assert f'name="item-{first}"' in claimed.text and f'name="reason-{second}"' in claimed.text
 
         url = f"/staff/tasks/{task.id}/decide"
-        no_reason = await staff.post(url, data={f"item-{first}": "approve", f"item-{second}": "reject"},
-                                     headers=htmx(staff))
+        no_reason = await staff.post(
+            url, data={f"item-{first}": "approve", f"item-{second}": "reject"}, headers=htmx(staff)
+        )
         assert no_reason.status_code == 422 and "驳回时必须填写原因" in no_reason.text
-        one_missing = await staff.post(url, data={f"item-{first}": "approve", "decision": "approve"},
-                                       headers=htmx(staff))
+        one_missing = await staff.post(
+            url, data={f"item-{first}": "approve", "decision": "approve"}, headers=htmx(staff)
+        )
         assert one_missing.status_code == 422 and "请对每条学时记录选择通过或驳回" in one_missing.text
         conflict = await staff.post(
             url,
@@ -90,8 +88,12 @@ async def test_reviewer_decides_record_by_record(declared, app, sessionmaker, cl
 
         done = await staff.post(
             url,
-            data={f"item-{first}": "approve", f"item-{second}": "reject", f"reason-{second}": "签到表无主办单位盖章",
-                  "decision": "approve"},
+            data={
+                f"item-{first}": "approve",
+                f"item-{second}": "reject",
+                f"reason-{second}": "签到表无主办单位盖章",
+                "decision": "approve",
+            },
             headers=htmx(staff),
         )
         assert done.status_code == 200, done.text
@@ -115,8 +117,9 @@ async def test_another_schools_reviewer_is_refused(declared, app, sessionmaker) 
         assert (await staff.get(f"/staff/tasks/{task.id}")).status_code == 403
         claim = await staff.post(f"/staff/tasks/{task.id}/claim", headers=htmx(staff))
         assert claim.status_code == 403 and "无权访问" in claim.text
-        decide = await staff.post(f"/staff/tasks/{task.id}/decide", data={f"item-{first}": "approve"},
-                                  headers=htmx(staff))
+        decide = await staff.post(
+            f"/staff/tasks/{task.id}/decide", data={f"item-{first}": "approve"}, headers=htmx(staff)
+        )
         assert decide.status_code == 403
         evidence = await staff.get(f"/staff/hours/records/{first}/evidence")
         assert evidence.status_code == 403
@@ -134,8 +137,9 @@ async def test_reject_everything_with_one_reason(declared, app, sessionmaker, cl
     reviewer = await make_staff(sessionmaker, Role.SCHOOL_REVIEWER, school_id=1)
     async with staff_client(app, reviewer) as staff:
         await staff.post(f"/staff/tasks/{task.id}/claim", headers=htmx(staff))
-        done = await staff.post(f"/staff/tasks/{task.id}/decide", data={"decision": "reject", "reason": "材料不全"},
-                                headers=htmx(staff))
+        done = await staff.post(
+            f"/staff/tasks/{task.id}/decide", data={"decision": "reject", "reason": "材料不全"}, headers=htmx(staff)
+        )
         assert done.status_code == 200 and "已驳回" in done.text
     records = await records_of(sessionmaker, declared["trainee"].id)
     assert {(r.state, r.reject_reason) for r in records} == {("draft", "材料不全")}

@@ -43,7 +43,5 @@ async def test_each_enrollment_gets_its_own_record(sessionmaker, settings) -> No
     await acts.push_platform(PlatformHours(a.id))
     await acts.push_platform(PlatformHours(b.id))
     async with sessionmaker() as s:
-        total = await s.scalar(
-            select(func.sum(HoursRecord.hours)).where(HoursRecord.trainee_id == trainee.id)
-        )
+        total = await s.scalar(select(func.sum(HoursRecord.hours)).where(HoursRecord.trainee_id == trainee.id))
     assert total == Decimal(8)
