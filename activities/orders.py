@@ -44,8 +44,6 @@ class OrderActivities:
     async def record_order(self, record: OrderRecord) -> None:
         order = record.input
         async with self.sessionmaker() as session:
-            if await session.get(Order, order.order_no) is not None:
-                return  # a retried activity: already on record
             session.add(
                 Order(
                     order_no=order.order_no,
@@ -69,7 +67,13 @@ class OrderActivities:
                 )
                 for line in order.lines
             )
-            await session.commit()
+            try:
+                await session.commit()
+            except IntegrityError:
+                await session.rollback()
+                if await session.get(Order, order.order_no) is None:
+                    raise
+                # a retried activity: already on record
 
     @activity.defn(name="orders.open_trade")
     async def open_trade(self, req: TradeRequest) -> TradeOpened:
@@ -116,42 +120,40 @@ class OrderActivities:
                 order.trade_no = paid.trade_no
                 order.paid_at = datetime.fromisoformat(paid.paid_at)
                 await session.commit()
-            items = (await session.scalars(select(OrderItem).where(OrderItem.order_no == order_no))).all()
-            for item in items:
-                enrollment_id = await self._enroll(session, order, item)
+            # each line with its enrollment, if a retried run made it, and its course's total duration
+            total = (
+                select(func.coalesce(func.sum(Chapter.duration_seconds), 0))
+                .where(Chapter.course_id == OrderItem.course_id)
+                .scalar_subquery()
+            )
+            lines = (
+                await session.execute(
+                    select(OrderItem, Enrollment.id, total)
+                    .outerjoin(Enrollment, Enrollment.order_item_id == OrderItem.id)
+                    .where(OrderItem.order_no == order_no)
+                )
+            ).all()
+            # plain values: a refused enrollment's rollback expires every loaded row
+            trainee_id, course_ids = order.trainee_id, [item.course_id for item, _, _ in lines]
+            todo = [
+                (item.id, item.price_cents, existing, _enrollment(order, item, int(seconds)))
+                for item, existing, seconds in lines
+            ]
+            for item_id, price_cents, existing, enrollment in todo:
+                enrollment_id = existing or await self._enroll(session, enrollment)
                 if enrollment_id is None:
-                    result.duplicate_item_ids.append(item.id)
-                    result.duplicate_cents += item.price_cents
+                    result.duplicate_item_ids.append(item_id)
+                    result.duplicate_cents += price_cents
                 else:
                     result.enrollment_ids.append(enrollment_id)
             await session.execute(
-                delete(CartItem).where(
-                    CartItem.trainee_id == order.trainee_id,
-                    CartItem.course_id.in_([i.course_id for i in items]),
-                )
+                delete(CartItem).where(CartItem.trainee_id == trainee_id, CartItem.course_id.in_(course_ids))
             )
             await session.commit()
         return result
 
-    async def _enroll(self, session: AsyncSession, order: Order, item: OrderItem) -> int | None:
-        existing = await session.scalar(select(Enrollment.id).where(Enrollment.order_item_id == item.id))
-        if existing is not None:
-            return existing
-        total = await session.scalar(
-            select(func.coalesce(func.sum(Chapter.duration_seconds), 0)).where(Chapter.course_id == item.course_id)
-        )
-        enrollment = Enrollment(
-            order_item_id=item.id,
-            order_no=order.order_no,
-            trainee_id=order.trainee_id,
-            course_id=item.course_id,
-            school_id=order.school_id,
-            training_year=order.training_year,
-            training_type=order.training_type,
-            price_cents=item.price_cents,
-            status=EnrollmentStatus.NOT_STARTED,
-            total_seconds=int(total or 0),
-        )
+    @staticmethod
+    async def _enroll(session: AsyncSession, enrollment: Enrollment) -> int | None:
         session.add(enrollment)
         try:
             await session.commit()
@@ -205,3 +207,18 @@ class OrderActivities:
             self.apply_payment,
             self.refund,
         ]
+
+
+def _enrollment(order: Order, item: OrderItem, total_seconds: int) -> Enrollment:
+    return Enrollment(
+        order_item_id=item.id,
+        order_no=order.order_no,
+        trainee_id=order.trainee_id,
+        course_id=item.course_id,
+        school_id=order.school_id,
+        training_year=order.training_year,
+        training_type=order.training_type,
+        price_cents=item.price_cents,
+        status=EnrollmentStatus.NOT_STARTED,
+        total_seconds=total_seconds,
+    )

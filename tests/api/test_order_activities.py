@@ -59,3 +59,31 @@ async def test_refund_with_the_same_number_pays_back_once(sessionmaker, settings
     assert len(rows) == 1 and rows[0].status == "done"
     state = await gateway.query(out_trade_no=trade.out_trade_no)
     assert state is not None and state.state == "REFUND"
+
+
+async def test_a_course_bought_twice_in_parallel_is_enrolled_once_and_its_price_returned(  # type: ignore[no-untyped-def]
+    sessionmaker, settings
+) -> None:
+    """Two orders for the same course and year both passed checkout before either was paid: the
+    second payment enrolls nothing for that line and hands its price back for a refund; the other
+    line of that order is enrolled."""
+    trainee = await make_trainee(sessionmaker)
+    acts = OrderActivities(sessionmaker, SimulatorGateway(sessionmaker, settings))
+    now = datetime.now(UTC)
+    first_no, second_no = uuid.uuid4().hex[:12], uuid.uuid4().hex[:12]
+    shared, other = OrderLine(4, "课程甲", "6", 6000), OrderLine(5, "课程乙", "4", 4000)
+    for no, lines in ((first_no, [shared]), (second_no, [shared, other])):
+        order = OrderInput(no, trainee.id, 1, now.year, "in_post", lines, 1800, 3600)
+        await acts.record_order(OrderRecord(order, now.isoformat(), (now + timedelta(minutes=30)).isoformat()))
+
+    first = await acts.apply_payment(PaymentReceived(f"{first_no}-alipay", "T1", "alipay", 6000, now.isoformat()))
+    second = await acts.apply_payment(PaymentReceived(f"{second_no}-wechat", "T2", "wechat", 10000, now.isoformat()))
+    again = await acts.apply_payment(PaymentReceived(f"{second_no}-wechat", "T2", "wechat", 10000, now.isoformat()))
+
+    assert first.duplicate_cents == 0 and len(first.enrollment_ids) == 1
+    assert second.duplicate_cents == 6000 and len(second.enrollment_ids) == 1
+    assert again.duplicate_cents == 6000 and again.enrollment_ids == second.enrollment_ids
+    async with sessionmaker() as s:
+        held = (await s.scalars(select(Enrollment.course_id).where(Enrollment.trainee_id == trainee.id))).all()
+        assert sorted(held) == [4, 5]
+        assert (await s.get(Order, second_no)).status == "paid"  # type: ignore[union-attr]
