@@ -112,9 +112,6 @@ class SimulatorGateway:
         expires = _parse_time(expires_at)
         for _ in range(5):
             async with self.sessionmaker() as session:
-                existing = await session.get(SimTrade, key)
-                if existing is not None:
-                    return self._reuse(existing, amount_cents)
                 trade = SimTrade(
                     out_trade_no=key,
                     trade_no=new_trade_no(channel),
@@ -130,8 +127,11 @@ class SimulatorGateway:
                 try:
                     await session.commit()
                 except IntegrityError:
-                    # a concurrent precreate of the same out_trade_no (or a trade_no collision): look again
+                    # the trade exists (a repeated or concurrent precreate) or a trade_no collided
                     await session.rollback()
+                    existing = await session.get(SimTrade, key)
+                    if existing is not None:
+                        return self._reuse(existing, amount_cents)
                     continue
                 return self._trade(trade)
         raise PaymentGatewayError("下单失败，请稍后重试")
@@ -281,14 +281,10 @@ class SimulatorGateway:
                     )
                 )
                 await session.commit()
-                paid = await session.scalar(
-                    select(SimTrade)
-                    .where(SimTrade.trade_no == trade_no)
-                    .execution_options(populate_existing=True)
-                )
-                assert paid is not None
-                session.expunge(paid)
-                return paid
+                # the row as the UPDATE left it, without reading it back
+                session.expunge(trade)
+                trade.state, trade.paid_at = SimTradeState.SUCCESS, now
+                return trade
         raise PaymentGatewayError("支付失败，请重试")
 
     def notification_params(self, trade: SimTrade, paid_at: datetime) -> dict[str, str]:
