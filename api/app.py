@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from api import errors, temporal
 from api.security import CSRFCookieMiddleware, csrf_protect
+from api.settlements import Settlements
 from config import Settings, get_settings
 from db.base import make_engine, make_sessionmaker
 from gateways.notifier import start_notifier
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.temporal = temporal_client or await temporal.connect(settings)
+        app.state.settlements = Settlements()  # wakes pay pages waiting for their order's payment
         stop_notifier = start_notifier(app)  # the payment simulator's notification sender
         tune_gc()
         yield

@@ -4,7 +4,8 @@ Each order is what a trainee's browser does: checkout one course (`POST /orders`
 of the order workflow), open the trade (`POST /cashier/{no}/next`: an Update that calls the payment
 provider), pay on the simulator's phone page (`POST /paysim/scan/{trade}/pay`: the simulator then
 posts its signed notification to the app, which signals the workflow, whose activity records the
-payment and the enrollment), and poll the order until it is paid and 我的课程 shows the course.
+payment and the enrollment), and wait on the order's status as the QR page does (the request is held
+until the payment is in) until 我的课程 shows the course.
 Every order is a different trainee, so none is refused as already held.
 
 The baseline starts and awaits `BareWorkflow` (one no-op activity) the same number of times with
@@ -37,9 +38,6 @@ WARM_UP = 4
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, default=100, help="orders, and bare workflows (default 100)")
     parser.add_argument("--concurrency", type=int, default=16, help="clients in flight (default 16)")
-    parser.add_argument(
-        "--poll", type=float, default=0.25, help="seconds between status polls (default 0.25; the QR page: 1)"
-    )
 
 
 async def run(stack: Stack, args: argparse.Namespace) -> list[Result]:
@@ -55,12 +53,12 @@ async def run(stack: Stack, args: argparse.Namespace) -> list[Result]:
     clients = await stack.sign_in_all(trainees, concurrency)
     try:
         warm: list[list[float]] = [[] for _ in STEPS]
-        await bounded(concurrency, [partial(_order, c, course_id, args.poll, warm) for c in clients[:WARM_UP]])
+        await bounded(concurrency, [partial(_order, c, course_id, warm) for c in clients[:WARM_UP]])
         steps: list[list[float]] = [[] for _ in STEPS]
         cpu0 = stack.cpu_seconds()
         started = time.perf_counter()
         order_lat = await bounded(
-            concurrency, [partial(_order, c, course_id, args.poll, steps) for c in clients[WARM_UP:]]
+            concurrency, [partial(_order, c, course_id, steps) for c in clients[WARM_UP:]]
         )
         order_wall = time.perf_counter() - started
         order_cpu = _cpu_per_item(cpu0, stack.cpu_seconds(), n)
@@ -102,10 +100,10 @@ async def _bare(stack: Stack, n: int, concurrency: int) -> tuple[float, list[flo
 
 
 STEPS = ("checkout (POST /orders)", "open trade (POST /cashier/next)", "pay (POST /paysim/…/pay)",
-         "paid → enrolled seen (polling)")
+         "paid → enrolled seen (status wait)")
 
 
-async def _order(client: httpx.AsyncClient, course_id: int, poll: float, steps: list[list[float]]) -> float:
+async def _order(client: httpx.AsyncClient, course_id: int, steps: list[list[float]]) -> float:
     """One order as the browser makes it; returns its latency and appends each step's to `steps`."""
     marks = [time.perf_counter()]
     placed = await client.post(
@@ -123,13 +121,13 @@ async def _order(client: httpx.AsyncClient, course_id: int, poll: float, steps: 
     paid = await client.post(f"/paysim/scan/{trade.group(1)}/pay", headers=htmx(client))
     assert "支付成功" in paid.text, paid.text[:300]
     marks.append(time.perf_counter())
-    while True:  # the QR page's poll, then 我的课程 as the browser is sent there
-        status = await client.get(f"/orders/{order_no}/status", headers=htmx(client))
+    while True:  # the QR page's status request (held until paid), then 我的课程 as the browser is sent there
+        status = await client.get(f"/orders/{order_no}/status", params={"wait": 20}, headers=htmx(client))
+        assert status.status_code in (200, 204), status.text[:300]
         if status.headers.get("HX-Redirect") == "/my/courses":
             mine = await client.get("/my/courses")
-            if "data-enrollment-id" in mine.text:
-                break
-        await asyncio.sleep(poll)
+            assert "data-enrollment-id" in mine.text, mine.text[:300]
+            break
     marks.append(time.perf_counter())
     for i, step in enumerate(steps):
         step.append(marks[i + 1] - marks[i])

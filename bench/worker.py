@@ -3,8 +3,9 @@ no-op activity on the same task queue: `python -m bench.worker`, configured by e
 
 from __future__ import annotations
 
-import asyncio
 import logging
+
+import uvloop
 
 from api.temporal import connect
 from bench.bare import BareWorkflow, noop
@@ -30,4 +31,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    uvloop.run(main())  # as worker.py does

@@ -44,14 +44,23 @@ class Notifier:
         self._owns_client = client is None
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def retry_delay(self, attempts: int) -> timedelta:
         """Delay after the `attempts`-th failed attempt: first_delay, doubling, at most an hour."""
         return min(self.first_delay * (2 ** max(attempts - 1, 0)), MAX_DELAY)
 
     def kick(self) -> None:
-        """Ask the running loop for a delivery round now (after a payment), not in up to a second."""
+        """Ask the running loop for a delivery round now, not in up to a second."""
         self._wake.set()
+
+    def deliver_soon(self, out_trade_no: str) -> None:
+        """Posts the trade's new notification now, beside the rounds (after a payment): a round
+        waits for its slowest merchant answer, this payment's page should not. The claim keeps a
+        round from posting it a second time."""
+        task = asyncio.create_task(self._deliver_trade(out_trade_no), name=f"paysim-notify-{out_trade_no}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def deliver_due(self, now: datetime | None = None) -> int:
         """Posts every unacknowledged notification that is due, once; returns how many were acknowledged."""
@@ -76,11 +85,7 @@ class Notifier:
 
             async def deliver(note: SimNotification) -> bool:
                 async with slots:
-                    if not await self._claim(note.id, now):
-                        return False
-                    error = await self._post(note.payload)
-                    await self._record(note, error, now)
-                    return error is None
+                    return await self._deliver(note, now)
 
             return sum(await asyncio.gather(*(deliver(note) for note in due)))
 
@@ -95,11 +100,41 @@ class Notifier:
                 await asyncio.wait_for(self._wake.wait(), timeout=1.0)
 
     async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._owns_client and self._client is not None:
             await self._client.aclose()
             self._client = None
 
     # ---- steps --------------------------------------------------------------------------------------
+
+    async def _deliver_trade(self, out_trade_no: str) -> None:
+        now = utcnow()
+        try:
+            async with self.sessionmaker() as session:
+                note = await session.scalar(
+                    select(SimNotification)
+                    .where(
+                        SimNotification.out_trade_no == out_trade_no,
+                        SimNotification.acked_at.is_(None),
+                        SimNotification.next_attempt_at <= now,
+                    )
+                    .order_by(SimNotification.id)
+                    .limit(1)
+                )
+            if note is not None:
+                await self._deliver(note, now)
+        except Exception:  # the rounds retry it
+            log.exception("paysim: immediate notification for %s failed", out_trade_no)
+
+    async def _deliver(self, note: SimNotification, now: datetime) -> bool:
+        """One attempt, if no other sender holds the notification; True when acknowledged."""
+        if not await self._claim(note.id, now):
+            return False
+        error = await self._post(note.payload)
+        await self._record(note, error, now)
+        return error is None
 
     async def _claim(self, note_id: int, now: datetime) -> bool:
         async with self.sessionmaker() as session:

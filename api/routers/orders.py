@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep
 from api.orders_service import order_workflow_id, place_order
 from api.pages import PAGE_SIZE, page_numbers, trainee_context
+from api.settlements import Settlements
 from api.templating import redirect, render
 from db.models.orders import Order, OrderStatus
 from db.models.users import User
@@ -74,13 +75,35 @@ async def cancel_order(
     return redirect(request, f"/orders/{order_no}")
 
 
+STATUS_WAIT_MAX = 20.0  # seconds a status request may be held (the QR page asks again at once)
+STOP_POLLING = 286  # htmx: swap this answer and stop polling (the order was closed or cancelled)
+
+
 @router.get("/orders/{order_no}/status", response_class=HTMLResponse)
-async def order_status(order_no: str, request: Request, user: CurrentTrainee, session: SessionDep) -> Response:
-    """Polled by the QR page: moves the browser on by itself once the payment is in."""
-    order = await own_order(session, user, order_no)
-    if order.status == OrderStatus.PAID:
+async def order_status(
+    order_no: str, request: Request, user: CurrentTrainee, session: SessionDep, wait: float = 0
+) -> Response:
+    """Polled by the QR page, which passes `wait`: the answer comes as soon as the payment is in (or
+    after `wait` seconds), and moves the browser on to 我的课程 by itself."""
+
+    async def read_status() -> str:
+        status = await session.scalar(
+            select(Order.status).where(Order.order_no == order_no, Order.trainee_id == user.id)
+        )
+        await session.commit()  # ends the read: no connection held while the request waits
+        if status is None:
+            raise DomainError("OrderNotFound")
+        return status
+
+    status = await read_status()
+    if status == OrderStatus.PENDING and wait > 0:
+        settlements: Settlements = request.app.state.settlements
+        status = await settlements.wait(order_no, read_status, OrderStatus.PENDING, min(wait, STATUS_WAIT_MAX))
+    if status == OrderStatus.PAID:
         return Response(status_code=204, headers={"HX-Redirect": "/my/courses"})
-    return render(request, "cashier/qr.html", {"order": order}, block="status")
+    order = {"status": status, "status_label": OrderStatus.LABELS.get(status, status)}
+    code = 200 if status == OrderStatus.PENDING else STOP_POLLING
+    return render(request, "cashier/qr.html", {"order": order}, block="status", status_code=code)
 
 
 @router.get("/orders/{order_no}", response_class=HTMLResponse)

@@ -2,7 +2,7 @@
 
 The provider posts signed form parameters and re-sends until we answer the plain text `success`.
 We verify the signature, check the amount against our own order, and hand the payment to the order
-workflow as a Signal (the workflow drops duplicates and refunds late or extra payments). Anything
+workflow as an Update (the workflow drops duplicates and refunds late or extra payments). Anything
 that does not check out is answered `fail` and changes nothing.
 """
 
@@ -13,14 +13,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from api.deps import SessionDep, TemporalDep
 from api.orders_service import order_workflow_id
 from db.models.orders import Order
-from domain.orders import PaymentReceived
+from domain.orders import OrderState, PaymentReceived
 from gateways.payment import InvalidNotification, PaymentGateway
 from gateways.simulator import SimulatorGateway
+from workflows.order import OrderWorkflow
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +79,15 @@ async def payment_notify(
         amount_cents=notice.amount_cents,
         paid_at=notice.paid_at,
     )
+    await session.commit()  # ends the read: no connection held while the workflow settles the payment
     try:
         handle = client.get_workflow_handle(order_workflow_id(order.order_no))
-        await handle.signal("payment_received", payment)
-    except RPCError as exc:
+        view = await handle.execute_update(OrderWorkflow.payment_received, payment)
+    except (RPCError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
         # workflow not found / already completed / Temporal unavailable: the provider will retry
         log.warning("payment notification not delivered to order %s: %s (%s)", order.order_no, exc, ref)
         return _fail(503)
     log.info("payment notification accepted for order %s (%s)", order.order_no, ref)
+    if view.state != OrderState.PENDING:
+        request.app.state.settlements.settled(order.order_no)  # the waiting pay page moves on now
     return PlainTextResponse("success")

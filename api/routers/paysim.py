@@ -99,5 +99,5 @@ async def pay(trade_no: str, request: Request, session: SessionDep) -> Response:
         return await _page(request, session, current, refusal=str(exc), status_code=409)
     notifier = getattr(request.app.state, "notifier", None)
     if notifier is not None:
-        notifier.kick()  # deliver the notification now, so the cashier page moves on at once
+        notifier.deliver_soon(trade.out_trade_no)  # now, so the cashier page moves on at once
     return await _page(request, session, trade, paid=True)

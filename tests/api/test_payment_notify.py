@@ -25,7 +25,7 @@ from db.models.catalog import School
 from db.models.orders import Order, OrderStatus
 from db.models.paysim import SimNotification
 from db.models.users import Role, User
-from domain.orders import PaymentReceived
+from domain.orders import OrderState, OrderView, PaymentReceived
 from gateways.notifier import Notifier
 from gateways.payment import sign
 from gateways.simulator import SimulatorGateway
@@ -40,18 +40,22 @@ class FakeHandle:
         self.client = client
         self.workflow_id = workflow_id
 
-    async def signal(self, name: str, arg: Any) -> None:
+    async def execute_update(self, update: Any, arg: Any) -> OrderView:
         if self.client.workflow_gone:
             raise RPCError("workflow execution already completed", RPCStatusCode.NOT_FOUND, b"")
-        self.client.signals.append((self.workflow_id, name, arg))
+        self.client.updates.append((self.workflow_id, update.__name__, arg))
+        return OrderView(
+            order_no=ORDER_NO, state=self.client.answer_state, amount_cents=AMOUNT, expires_at="", trade_no=arg.trade_no
+        )
 
 
 class FakeClient:
-    """Records the Signals the web app sends instead of talking to Temporal."""
+    """Records the Updates the web app sends instead of talking to Temporal."""
 
     def __init__(self) -> None:
-        self.signals: list[tuple[str, str, Any]] = []
+        self.updates: list[tuple[str, str, Any]] = []
         self.workflow_gone = False
+        self.answer_state = OrderState.PAID
 
     def get_workflow_handle(self, workflow_id: str) -> FakeHandle:
         return FakeHandle(self, workflow_id)
@@ -133,12 +137,12 @@ async def _post(stub: Stub, params: dict[str, str]) -> httpx.Response:
     return await stub.http.post("/payments/notify", data=params)
 
 
-async def test_genuine_notification_signals_the_order_workflow(stub: Stub) -> None:
+async def test_genuine_notification_is_handed_to_the_order_workflow(stub: Stub) -> None:
     resp = await _post(stub, _notice())
     assert resp.status_code == 200
     assert resp.text == "success"
-    assert len(stub.temporal.signals) == 1
-    workflow_id, name, payment = stub.temporal.signals[0]
+    assert len(stub.temporal.updates) == 1
+    workflow_id, name, payment = stub.temporal.updates[0]
     assert (workflow_id, name) == (f"order-{ORDER_NO}", "payment_received")
     assert isinstance(payment, PaymentReceived)
     assert payment.amount_cents == AMOUNT
@@ -149,7 +153,7 @@ async def test_genuine_notification_signals_the_order_workflow(stub: Stub) -> No
 async def test_forged_signature_is_refused(stub: Stub, caplog) -> None:  # type: ignore[no-untyped-def]
     resp = await _post(stub, _notice(secret="not-the-provider"))
     assert (resp.status_code, resp.text) == (400, "fail")
-    assert stub.temporal.signals == []
+    assert stub.temporal.updates == []
     assert "signature" in caplog.text
 
 
@@ -158,20 +162,20 @@ async def test_tampered_amount_is_refused(stub: Stub) -> None:
     params["total_amount"] = "1"
     resp = await _post(stub, params)
     assert (resp.status_code, resp.text) == (400, "fail")
-    assert stub.temporal.signals == []
+    assert stub.temporal.updates == []
 
 
 async def test_amount_not_matching_the_order_is_refused(stub: Stub, caplog) -> None:  # type: ignore[no-untyped-def]
     resp = await _post(stub, _notice(amount=AMOUNT - 1))  # genuinely signed, wrong amount
     assert (resp.status_code, resp.text) == (400, "fail")
-    assert stub.temporal.signals == []
+    assert stub.temporal.updates == []
     assert "does not match order" in caplog.text
 
 
 async def test_unknown_order_is_refused(stub: Stub) -> None:
     resp = await _post(stub, _notice(order_no="20990101000000-9999"))
     assert (resp.status_code, resp.text) == (400, "fail")
-    assert stub.temporal.signals == []
+    assert stub.temporal.updates == []
 
 
 async def test_missing_field_is_refused(stub: Stub) -> None:
@@ -179,7 +183,7 @@ async def test_missing_field_is_refused(stub: Stub) -> None:
     del params["trade_no"]
     resp = await _post(stub, params)
     assert (resp.status_code, resp.text) == (400, "fail")
-    assert stub.temporal.signals == []
+    assert stub.temporal.updates == []
 
 
 async def test_finished_workflow_answers_fail_so_the_provider_retries(stub: Stub) -> None:
@@ -218,10 +222,10 @@ async def test_phone_page_pays_and_the_notification_arrives_within_a_second(stub
     assert "支付成功" in paid.text
 
     for _ in range(20):  # the pay action kicks the sender: no waiting for its next round
-        if stub.temporal.signals:
+        if stub.temporal.updates:
             break
         await asyncio.sleep(0.05)
-    assert [s[2].trade_no for s in stub.temporal.signals] == [trade.trade_no]
+    assert [s[2].trade_no for s in stub.temporal.updates] == [trade.trade_no]
     async with stub.maker() as session:
         note = (await session.scalars(select(SimNotification))).one()
     assert note.acked_at is not None and note.attempts == 1
@@ -238,7 +242,7 @@ async def test_phone_page_refuses_a_closed_trade(stub: Stub) -> None:
     token = stub.http.cookies.get("csrftoken") or ""
     resp = await stub.http.post(f"/paysim/scan/{trade.trade_no}/pay", headers={"X-CSRF-Token": token})
     assert resp.status_code == 409 and "交易已关闭" in resp.text
-    assert stub.temporal.signals == []
+    assert stub.temporal.updates == []
 
 
 async def test_unacknowledged_notification_is_retried_with_doubling_delay(stub: Stub) -> None:
@@ -271,10 +275,10 @@ async def test_unacknowledged_notification_is_retried_with_doubling_delay(stub: 
     assert await notifier.deliver_due(t0 + timedelta(seconds=1.5)) == 1
     done = await note()
     assert done.acked_at is not None and done.attempts == 3
-    assert len(stub.temporal.signals) == 1
+    assert len(stub.temporal.updates) == 1
     # once acknowledged it is never sent again
     assert await notifier.deliver_due(t0 + timedelta(hours=2)) == 0
-    assert len(stub.temporal.signals) == 1
+    assert len(stub.temporal.updates) == 1
 
 
 async def test_notifications_are_given_up_after_a_day(stub: Stub) -> None:
@@ -283,7 +287,7 @@ async def test_notifications_are_given_up_after_a_day(stub: Stub) -> None:
     trade = await _open_trade(stub)
     await stub.gateway.pay(trade.trade_no)
     assert await notifier.deliver_due(utcnow() + timedelta(hours=24, seconds=1)) == 0
-    assert stub.temporal.signals == []
+    assert stub.temporal.updates == []
 
 
 def test_retry_delay_doubles_up_to_an_hour(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import date
 
@@ -66,13 +67,13 @@ async def test_two_courses_bought_and_paid_show_in_my_courses(trainee_client, se
     page = await client.get(pay_url)
     assert "¥120.00" in page.text
 
+    waiting = await client.get(f"/orders/{order_no}/status", params={"wait": 0.2}, headers=htmx(client))
+    assert waiting.status_code == 200 and "等待支付结果" in waiting.text  # not paid yet: answered after the wait
+
+    # the QR page's status request is held until the payment is in, then sends the browser on
+    status = asyncio.create_task(client.get(f"/orders/{order_no}/status", params={"wait": 15}, headers=htmx(client)))
     await pay(client, order_no, settings, sessionmaker)
-
-    async def paid() -> bool:
-        status = await client.get(f"/orders/{order_no}/status", headers=htmx(client))
-        return status.headers.get("HX-Redirect") == "/my/courses"
-
-    await eventually(paid)
+    assert (await status).headers.get("HX-Redirect") == "/my/courses"
     mine = await client.get("/my/courses")
     assert "事业单位工作人员职业道德与行为规范" in mine.text and "现代农业种植技术" in mine.text
     cart = await client.get("/cart")
@@ -142,6 +143,8 @@ async def test_cancel_unpaid_order(trainee_client, sessionmaker) -> None:  # typ
     assert cancelled.headers.get("HX-Redirect") == f"/orders/{order_no}"
     detail = await client.get(f"/orders/{order_no}")
     assert "已取消" in detail.text
+    status = await client.get(f"/orders/{order_no}/status", params={"wait": 15}, headers=htmx(client))
+    assert status.status_code == 286 and "已取消" in status.text  # 286: the QR page stops asking
     again = await client.post(f"/orders/{order_no}/cancel", headers=htmx(client))
     assert again.status_code == 422 and "无法取消" in again.text
     pay_again = await client.post(f"/cashier/{order_no}/next", data={"channel": "alipay"}, headers=htmx(client))

@@ -110,8 +110,8 @@ async def test_unpaid_order_closes_after_30_minutes_and_refunds_a_late_payment_o
         assert ("close_order", "closed") in side.calls
 
         # the provider delivers a payment that raced the close, twice
-        await handle.signal(OrderWorkflow.payment_received, notice(no))
-        await handle.signal(OrderWorkflow.payment_received, notice(no))
+        await handle.execute_update(OrderWorkflow.payment_received, notice(no))
+        await handle.execute_update(OrderWorkflow.payment_received, notice(no))
         await env.sleep(timedelta(minutes=1))
         refunds = [arg for name, arg in side.calls if name == "refund"]
         assert len(refunds) == 1
@@ -128,12 +128,15 @@ async def test_payment_enrolls_once_and_a_second_trade_is_refunded(env) -> None:
     no = uuid.uuid4().hex[:10]
     async with Worker(env.client, task_queue=QUEUE, workflows=[OrderWorkflow], activities=side.activities()):
         handle = await start(env.client, no)
-        await handle.signal(OrderWorkflow.payment_received, notice(no))
-        await handle.signal(OrderWorkflow.payment_received, notice(no))  # duplicate notification
+        answer = await handle.execute_update(OrderWorkflow.payment_received, notice(no))
+        # answered once the enrollments are made: the web app moves the waiting pay page on with it
+        assert answer.state == "paid" and side.names().count("apply_payment") == 1
+        again = await handle.execute_update(OrderWorkflow.payment_received, notice(no))  # duplicate notification
+        assert again.state == "paid"
         await env.sleep(timedelta(minutes=1))
         assert side.names().count("apply_payment") == 1
         # the trainee also paid with a second trade: refunded as a duplicate payment
-        await handle.signal(OrderWorkflow.payment_received, notice(no, trade_no="T-second"))
+        await handle.execute_update(OrderWorkflow.payment_received, notice(no, trade_no="T-second"))
         await env.sleep(timedelta(minutes=1))
         refunds = [arg for name, arg in side.calls if name == "refund"]
         assert [r.reason for r in refunds] == ["duplicate_payment"]  # type: ignore[attr-defined]
@@ -148,7 +151,8 @@ async def test_payment_with_wrong_amount_does_not_pay_the_order(env) -> None:  #
     no = uuid.uuid4().hex[:10]
     async with Worker(env.client, task_queue=QUEUE, workflows=[OrderWorkflow], activities=side.activities()):
         handle = await start(env.client, no)
-        await handle.signal(OrderWorkflow.payment_received, notice(no, amount=1))
+        answer = await handle.execute_update(OrderWorkflow.payment_received, notice(no, amount=1))
+        assert answer.state == "pending"  # answered at once: it will be refunded, not waited on
         await env.sleep(timedelta(minutes=31))
         assert "apply_payment" not in side.names()
         assert ("close_order", "closed") in side.calls
