@@ -8,14 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep
 from api.orders_service import order_workflow_id, place_order
 from api.pages import PAGE_SIZE, page_numbers, trainee_context
 from api.settlements import Settlements
 from api.templating import redirect, render
-from db.models.orders import Order, OrderStatus
+from db.models.orders import Enrollment, Order, OrderStatus
 from db.models.users import User
 from domain.errors import DomainError
 from workflows.order import OrderWorkflow
@@ -109,8 +109,18 @@ async def order_status(
 @router.get("/orders/{order_no}", response_class=HTMLResponse)
 async def order_detail(order_no: str, request: Request, user: CurrentTrainee, session: SessionDep) -> Response:
     order = await own_order(session, user, order_no)
+    # what became of each line: its enrollment, under the course it was swapped to (换课) if any
+    enrollments = (
+        await session.scalars(
+            select(Enrollment).where(Enrollment.order_no == order_no).options(joinedload(Enrollment.course))
+        )
+    ).all()
     ctx = await trainee_context(request, session, user)
-    return render(request, "orders/detail.html", {**ctx, "order": order, "active": "orders"})
+    return render(
+        request,
+        "orders/detail.html",
+        {**ctx, "order": order, "enrollments": {e.order_item_id: e for e in enrollments}, "active": "orders"},
+    )
 
 
 @router.get("/my/orders", response_class=HTMLResponse)

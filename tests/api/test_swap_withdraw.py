@@ -76,6 +76,10 @@ async def test_swap_page_lists_same_major_and_hours_and_swaps(trainee_client, se
         assert e1 is not None and e2 is not None
         assert e1.order_no == e2.order_no and e1.price_cents == 8000  # same order and payment
         assert e1.swapped_from_course_id == await course_id_by_code(sessionmaker, "AGR-01")
+    # the order keeps what was bought, and says what it became
+    detail = await client.get(f"/orders/{e1.order_no}")
+    assert await title_of(sessionmaker, "AGR-01") in detail.text
+    assert f"已换课为《{await title_of(sessionmaker, 'AGR-03')}》" in detail.text
 
 
 async def test_swap_to_another_major_of_the_same_hours_is_refused(trainee_client, sessionmaker) -> None:  # type: ignore[no-untyped-def]
@@ -117,6 +121,7 @@ async def test_withdraw_pressed_twice_refunds_once_and_the_course_can_be_bought_
     await eventually(refunded)
     detail = await client.get(f"/orders/{order_no}")
     assert "退课退款" in detail.text and "已退款" in detail.text and "¥40.00" in detail.text
+    assert "<td>已退课</td>" in detail.text  # the line says what became of it
     async with sessionmaker() as s:
         order = await s.get(Order, order_no)
         assert order is not None
