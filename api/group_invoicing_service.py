@@ -14,6 +14,7 @@ from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from api.temporal import update_with_start
 from config import Settings
 from db.invoice_guard import invoiced_order_nos
 from db.models.group_invoicing import UnitQualification
@@ -121,9 +122,7 @@ async def submit_qualification(
         ),
     )
     try:
-        return await client.execute_update_with_start_workflow(
-            UnitQualificationWorkflow.submitted, start_workflow_operation=start
-        )
+        return await update_with_start(client, UnitQualificationWorkflow.submitted, start=start)
     except WorkflowAlreadyStartedError:
         # two submissions for the same unit raced: the other one is under review
         (settings.files_dir / relative).unlink(missing_ok=True)
@@ -306,6 +305,4 @@ async def _start_unit_invoice(client: Client, settings: Settings, inp: UnitInvoi
         ),
     )
     # returns once the application is on record; refuses if another application took an order meanwhile
-    return await client.execute_update_with_start_workflow(
-        UnitInvoiceWorkflow.submitted, start_workflow_operation=start
-    )
+    return await update_with_start(client, UnitInvoiceWorkflow.submitted, start=start)

@@ -22,6 +22,7 @@ from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
 from api.templating import SHANGHAI
+from api.temporal import update_with_start
 from config import Settings
 from db.base import utcnow
 from db.models.catalog import School
@@ -500,9 +501,7 @@ async def submit_declaration(
             ]
         ),
     )
-    view = await client.execute_update_with_start_workflow(
-        HoursDeclarationWorkflow.submitted, start_workflow_operation=start
-    )
+    view = await update_with_start(client, HoursDeclarationWorkflow.submitted, start=start)
     if view.state == EMPTY:
         raise DomainError("DeclarationEmpty")
     return view

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
+from api.temporal import update_with_start
 from config import Settings
 from db.models.catalog import School
 from db.models.invoice_guard import InvoicedOrder, InvoiceKind
@@ -208,6 +209,4 @@ async def apply_personal_invoice(
             ]
         ),
     )
-    return await client.execute_update_with_start_workflow(
-        PersonalInvoiceWorkflow.submitted, start_workflow_operation=start
-    )
+    return await update_with_start(client, PersonalInvoiceWorkflow.submitted, start=start)

@@ -12,6 +12,7 @@ from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from api.temporal import update_with_start
 from config import Settings
 from db.models.catalog import Course, School
 from db.models.orders import Enrollment, EnrollmentStatus
@@ -95,7 +96,7 @@ async def _start_order(
             ]
         ),
     )
-    return await client.execute_update_with_start_workflow(OrderWorkflow.placed, start_workflow_operation=start)
+    return await update_with_start(client, OrderWorkflow.placed, start=start)
 
 
 async def _selected_courses(session: AsyncSession, course_ids: list[int]) -> list[Course]:

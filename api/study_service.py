@@ -23,6 +23,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from api import temporal
 from config import Settings
 from db.models.catalog import Course
 from db.models.orders import Enrollment, EnrollmentStatus
@@ -137,7 +138,7 @@ async def update_with_start(
     await release(session)
     try:
         return await asyncio.wait_for(
-            client.execute_update_with_start_workflow(update, arg, start_workflow_operation=operation),
+            temporal.update_with_start(client, update, arg, start=operation),
             UPDATE_TIMEOUT_SECONDS,
         )
     except TimeoutError:
