@@ -105,7 +105,8 @@ class OrderActivities:
 
     @activity.defn(name="orders.apply_payment")
     async def apply_payment(self, paid: PaymentReceived) -> PaymentApplied:
-        """Marks the order paid and creates one enrollment per line, once, however often it runs.
+        """Creates one enrollment per line, then marks the order paid, once, however often it runs.
+        Paid comes last: a page that sees the order paid finds the courses in 我的课程.
 
         A line whose course the trainee already holds for that year (bought twice in parallel) gets
         no enrollment; its price is returned for a refund."""
@@ -114,12 +115,6 @@ class OrderActivities:
         async with self.sessionmaker() as session:
             order = await session.get(Order, order_no)
             assert order is not None, order_no
-            if order.status != OrderStatus.PAID:
-                order.status = OrderStatus.PAID
-                order.channel = paid.channel
-                order.trade_no = paid.trade_no
-                order.paid_at = datetime.fromisoformat(paid.paid_at)
-                await session.commit()
             # each line with its enrollment, if a retried run made it, and its course's total duration
             total = (
                 select(func.coalesce(func.sum(Chapter.duration_seconds), 0))
@@ -146,6 +141,17 @@ class OrderActivities:
                     result.duplicate_cents += price_cents
                 else:
                     result.enrollment_ids.append(enrollment_id)
+            await session.execute(
+                update(Order)
+                .where(Order.order_no == order_no, Order.status != OrderStatus.PAID)
+                .values(
+                    status=OrderStatus.PAID,
+                    channel=paid.channel,
+                    trade_no=paid.trade_no,
+                    paid_at=datetime.fromisoformat(paid.paid_at),
+                )
+                .execution_options(synchronize_session=False)
+            )
             await session.execute(
                 delete(CartItem).where(CartItem.trainee_id == trainee_id, CartItem.course_id.in_(course_ids))
             )
