@@ -72,8 +72,9 @@ def start_all(sup: Supervisor, plan: Plan) -> None:
 
     sup.start("worker", [PYTHON, "worker.py"])
     web_host, web_port = plan.web
+    # QR pages hold a status request open up to 20 s: at Ctrl-C, cut them after 3 s instead of waiting
     sup.start("web", [PYTHON, "-m", "uvicorn", "api.app:create_app", "--factory",
-                            "--host", web_host, "--port", str(web_port)])
+                            "--host", web_host, "--port", str(web_port), "--timeout-graceful-shutdown", "3"])
     wait_for_port(web_host, web_port, "web", timeout=60, check=sup.check_running)
 
 
