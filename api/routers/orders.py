@@ -14,7 +14,7 @@ from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep
 from api.orders_service import order_workflow_id, place_order
 from api.pages import PAGE_SIZE, page_numbers, trainee_context
 from api.settlements import Settlements
-from api.templating import redirect, render
+from api.templating import is_htmx, redirect, render
 from db.models.orders import Enrollment, Order, OrderStatus
 from db.models.users import User
 from domain.errors import DomainError
@@ -96,6 +96,8 @@ async def order_status(
         return status
 
     status = await read_status()
+    if not is_htmx(request):  # opened by hand: the order's own page says it all
+        return redirect(request, f"/orders/{order_no}")
     if status == OrderStatus.PENDING and wait > 0:
         settlements: Settlements = request.app.state.settlements
         status = await settlements.wait(order_no, read_status, OrderStatus.PENDING, min(wait, STATUS_WAIT_MAX))

@@ -145,6 +145,8 @@ async def test_cancel_unpaid_order(trainee_client, sessionmaker) -> None:  # typ
     assert "已取消" in detail.text
     status = await client.get(f"/orders/{order_no}/status", params={"wait": 15}, headers=htmx(client))
     assert status.status_code == 286 and "已取消" in status.text  # 286: the QR page stops asking
+    by_hand = await client.get(f"/orders/{order_no}/status", follow_redirects=False)
+    assert by_hand.status_code == 303 and by_hand.headers["location"] == f"/orders/{order_no}"
     again = await client.post(f"/orders/{order_no}/cancel", headers=htmx(client))
     assert again.status_code == 422 and "无法取消" in again.text
     pay_again = await client.post(f"/cashier/{order_no}/next", data={"channel": "alipay"}, headers=htmx(client))
