@@ -20,11 +20,11 @@ from domain.group_invoicing import (
     QualificationState,
     UnitInvoiceDecided,
     UnitInvoiceInput,
-    UnitInvoiceRecorded,
     UnitInvoiceState,
     qualification_workflow_id,
     unit_invoice_workflow_id,
 )
+from domain.invoicing import InvoiceRecorded
 
 
 class GroupInvoicingActivities:
@@ -84,13 +84,13 @@ class GroupInvoicingActivities:
             await session.commit()
 
     @activity.defn(name="group_invoicing.record_unit_invoice")
-    async def record_unit_invoice(self, inp: UnitInvoiceInput) -> UnitInvoiceRecorded:
+    async def record_unit_invoice(self, inp: UnitInvoiceInput) -> InvoiceRecorded:
         """The application, its items and the order claims in one transaction — or nothing at all
         when another application holds one of the orders."""
         order_nos = [line.order_no for line in inp.lines]
         async with self.sessionmaker() as session:
             if await session.get(UnitInvoiceApplication, inp.application_no) is not None:
-                return UnitInvoiceRecorded()  # a retried activity: already on record
+                return InvoiceRecorded()  # a retried activity: already on record
             session.add(_application(inp))
             await session.flush()
             session.add_all(
@@ -105,7 +105,7 @@ class GroupInvoicingActivities:
             taken = await claim_orders_and_commit(
                 session, order_nos, kind=InvoiceKind.UNIT, application_no=inp.application_no
             )
-        return UnitInvoiceRecorded(taken_order_nos=taken)
+        return InvoiceRecorded(taken_order_nos=taken)
 
     @activity.defn(name="group_invoicing.reject_unit_invoice")
     async def reject_unit_invoice(self, d: UnitInvoiceDecided) -> None:

@@ -32,10 +32,9 @@ from db.models.invoice_guard import InvoicedOrder, InvoiceKind
 from db.models.invoices import Invoice, PersonalInvoiceApplication, PersonalInvoiceItem
 from db.models.orders import Order, Refund
 from db.models.users import User
-from domain.invoicing import ITEM_NAME, TaxRate
+from domain.invoicing import ITEM_NAME, InvoiceRecorded, TaxRate
 from domain.personal_invoice import (
     ApplicationClosed,
-    InvoiceRecorded,
     InvoiceState,
     IssuedInvoice,
     IssueRequest,

@@ -30,6 +30,13 @@ def get_settings_dep(request: Request) -> Settings:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def release(session: AsyncSession) -> None:
+    """Gives the request's database connection back before a wait (on Temporal, or a held status
+    request): with many players heartbeating, connections held across waits would exhaust the pool.
+    The session can still be used; its next statement takes a connection again."""
+    await session.close()
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 

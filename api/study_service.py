@@ -24,6 +24,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from api import temporal
+from api.deps import release
 from config import Settings
 from db.models.catalog import Course
 from db.models.orders import Enrollment, EnrollmentStatus
@@ -150,12 +151,6 @@ async def update_with_start(
         if status == EnrollmentStatus.WITHDRAWN:
             raise DomainError("CourseWithdrawn") from None
         raise DomainError("CourseCompleted") from None
-
-
-async def release(session: AsyncSession) -> None:
-    """Gives the request's database connection back before waiting on Temporal: with many players
-    heartbeating, connections held across Updates would exhaust the pool."""
-    await session.close()
 
 
 async def progress(client: Client, session: AsyncSession, enrollment: Enrollment) -> StudyProgress:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from domain.credit_code import validate_tax_id
@@ -118,13 +118,6 @@ class UnitInvoiceInput:
     @property
     def amount_cents(self) -> int:
         return sum(line.amount_cents for line in self.lines)
-
-
-@dataclass
-class UnitInvoiceRecorded:
-    """Result of recording an application: the orders another application holds (then nothing is kept)."""
-
-    taken_order_nos: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
@@ -120,3 +121,11 @@ def invoice_number(year: int, channel: int, sequence: int) -> str:
 def is_valid_invoice_number(s: str) -> bool:
     """True for a 20-digit Hunan invoice number."""
     return bool(_INVOICE_NO_RE.match(s))
+
+
+@dataclass
+class InvoiceRecorded:
+    """Result of recording an application, personal or unit: the orders another application holds
+    (then nothing is kept)."""
+
+    taken_order_nos: list[str] = field(default_factory=list)

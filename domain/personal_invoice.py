@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from domain.errors import DomainError
@@ -51,13 +51,6 @@ class PersonalInvoiceInput:
     @property
     def amount_cents(self) -> int:
         return sum(line.amount_cents for line in self.lines)
-
-
-@dataclass
-class InvoiceRecorded:
-    """Result of recording an application: the orders another application holds (then nothing is kept)."""
-
-    taken_order_nos: list[str] = field(default_factory=list)
 
 
 @dataclass

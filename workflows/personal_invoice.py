@@ -14,10 +14,10 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.catalog import format_money
+    from domain.invoicing import InvoiceRecorded
     from domain.personal_invoice import (
         ApplicationClosed,
         InvoiceMail,
-        InvoiceRecorded,
         InvoiceState,
         IssuedInvoice,
         IssueRequest,

@@ -18,10 +18,10 @@ with workflow.unsafe.imports_passed_through():
         UnitInvoiceDecided,
         UnitInvoiceInput,
         UnitInvoiceIssued,
-        UnitInvoiceRecorded,
         UnitInvoiceState,
         UnitInvoiceView,
     )
+    from domain.invoicing import InvoiceRecorded
     from domain.review import Decision, OpenTask, Queue, TaskKind
     from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, refuse, set_status
     from workflows.review import ReviewStep
@@ -41,8 +41,8 @@ class UnitInvoiceWorkflow:
     async def run(self, inp: UnitInvoiceInput) -> str:
         self.input = inp
         set_status(UnitInvoiceState.PENDING)
-        recorded: UnitInvoiceRecorded = await self._act(
-            "group_invoicing.record_unit_invoice", inp, result_type=UnitInvoiceRecorded
+        recorded: InvoiceRecorded = await self._act(
+            "group_invoicing.record_unit_invoice", inp, result_type=InvoiceRecorded
         )
         if recorded.taken_order_nos:
             # another application took some of the orders meanwhile: nothing was written

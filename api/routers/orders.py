@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep
+from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep, release
 from api.orders_service import order_workflow_id, place_order
 from api.pages import PAGE_SIZE, page_numbers, trainee_context
 from api.settlements import Settlements
@@ -90,7 +90,7 @@ async def order_status(
         status = await session.scalar(
             select(Order.status).where(Order.order_no == order_no, Order.trainee_id == user.id)
         )
-        await session.commit()  # ends the read: no connection held while the request waits
+        await release(session)  # no connection held while the request waits
         if status is None:
             raise DomainError("OrderNotFound")
         return status

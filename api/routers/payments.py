@@ -16,7 +16,7 @@ from fastapi.responses import PlainTextResponse, Response
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
-from api.deps import SessionDep, TemporalDep
+from api.deps import SessionDep, TemporalDep, release
 from api.orders_service import order_workflow_id
 from db.models.orders import Order
 from domain.orders import OrderState, PaymentReceived
@@ -79,7 +79,7 @@ async def payment_notify(
         amount_cents=notice.amount_cents,
         paid_at=notice.paid_at,
     )
-    await session.commit()  # ends the read: no connection held while the workflow settles the payment
+    await release(session)  # no connection held while the workflow settles the payment
     try:
         handle = client.get_workflow_handle(order_workflow_id(order.order_no))
         view = await handle.execute_update(OrderWorkflow.payment_received, payment)

@@ -17,10 +17,10 @@ from pydantic import BaseModel, Field
 from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep
+from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep, release
 from api.errors import message_for_update_failure
 from api.pages import trainee_context
-from api.study_service import check_one_course, own_enrollment, progress, release, update_with_start
+from api.study_service import check_one_course, own_enrollment, progress, update_with_start
 from api.templating import redirect, render
 from db.models.orders import EnrollmentStatus
 from domain.errors import MESSAGES, DomainError

@@ -24,8 +24,8 @@ from domain.group_invoicing import (
     UnitInvoiceInput,
     UnitInvoiceIssued,
     UnitInvoiceLine,
-    UnitInvoiceRecorded,
 )
+from domain.invoicing import InvoiceRecorded
 from domain.review import CloseTask, Decision, OpenTask
 from tests.support import eventually
 from tests.workflows.fakes import FakeCalls, refusal, task_opened
@@ -61,9 +61,9 @@ class FakeSide(FakeCalls):
             self.calls.append(("decide_qualification", d))
 
         @activity.defn(name="group_invoicing.record_unit_invoice")
-        async def record_unit_invoice(inp: UnitInvoiceInput) -> UnitInvoiceRecorded:
+        async def record_unit_invoice(inp: UnitInvoiceInput) -> InvoiceRecorded:
             self.calls.append(("record_unit_invoice", inp))
-            return UnitInvoiceRecorded(taken_order_nos=list(self.taken))
+            return InvoiceRecorded(taken_order_nos=list(self.taken))
 
         @activity.defn(name="group_invoicing.reject_unit_invoice")
         async def reject_unit_invoice(d: UnitInvoiceDecided) -> None:

@@ -18,11 +18,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from domain.invoicing import InvoiceRecorded
 from domain.personal_invoice import (
     ApplicationClosed,
     InvoiceLine,
     InvoiceMail,
-    InvoiceRecorded,
     IssuedInvoice,
     IssueRequest,
     PersonalInvoiceInput,
