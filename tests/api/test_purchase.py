@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models.catalog import Course
 from db.models.orders import Enrollment, Order
+from domain.errors import MESSAGES
 from tests.support import enter_school, eventually, htmx, login_trainee, make_trainee
 
 pytestmark = pytest.mark.usefixtures("live_server")
@@ -132,6 +133,9 @@ async def test_another_trainees_order_is_not_found(trainee_client, sessionmaker,
             assert (await intruder.get(url)).status_code == 404
         cancel = await intruder.post(f"/orders/{order_no}/cancel", headers=htmx(intruder))
         assert cancel.status_code == 404
+        # the QR page's held status request is refused before any waiting
+        status = await intruder.get(f"/orders/{order_no}/status", params={"wait": 15}, headers=htmx(intruder))
+        assert status.status_code == 404 and MESSAGES["OrderNotFound"] in status.text
 
 
 async def test_cancel_unpaid_order(trainee_client, sessionmaker) -> None:  # type: ignore[no-untyped-def]
