@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_TEST_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: venv run test test-pg bench lint clean
+.PHONY: venv run test test-pg bench lint clean system-run system-test
 
 venv: $(STAMP)
 
@@ -16,14 +16,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -e '.[dev]'
 	touch $@
 
-run: venv
+run: system-run venv
 	$(BIN)/python -m runner
 
 # pytest exits non-zero when no test ran (exit code 5), so an empty run fails too.
-test: venv
+test: system-test venv
 	$(BIN)/python -m pytest -q
 
-test-pg: venv
+test-pg: system-test venv
 	DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q
 
 bench: venv
@@ -35,3 +35,10 @@ lint: venv
 # Everything make run created: app and Temporal databases, caught mails, generated files.
 clean:
 	rm -rf var/
+
+# The Debian packages each command needs (apt-get as root, else the exact command to run).
+system-run:
+	scripts/system-packages.sh run
+
+system-test:
+	scripts/system-packages.sh test
