@@ -194,7 +194,12 @@ async def browser():  # type: ignore[no-untyped-def]
 # Every browser journey runs on a desktop and on a phone (390 px, touch, a mobile browser).
 DEVICES: dict[str, dict[str, object]] = {
     "desktop": {"viewport": {"width": 1280, "height": 900}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "device_scale_factor": 2,
+        "is_mobile": True,
+        "has_touch": True,
+    },
 }
 
 

@@ -312,12 +312,19 @@ async def test_every_page_fits_a_phone(  # type: ignore[no-untyped-def]
         await assert_fits(page, "certificates-preview-dialog")
         await visit(page, "certificate-preview", f"/my/certificates/{cert.id}/preview", "学习证明预览")
         await visit(page, "invoices", "/my/invoices", "我的发票")
+        await page.locator(f"tr[data-order-no='{waiting.order_no}'] input[name=order_nos]").check()
+        await page.click("#apply-invoice")
+        await expect(page.locator("#invoice-dialog")).to_be_visible()
+        await assert_fits(page, "invoices-apply-dialog")
         await visit(page, "invoice-detail", f"/my/invoices/{app_no}", app_no)
         await visit(page, "group-invoicing", "/my/group-invoicing", "集体开票")
         await visit(page, "unit-invoice", "/my/group-invoicing/unit-invoice")
         await visit(page, "unit-invoice-records", "/my/group-invoicing/records")
         await visit(page, "hours", "/my/hours", "学时登记")
         await visit(page, "hours-records", "/my/hours/records", "线下专题讲座")
+        await page.click("#submit-hours")
+        await expect(page.locator("#year-dialog")).to_be_visible()
+        await assert_fits(page, "hours-year-dialog")
         await visit(page, "hours-new", "/my/hours/records/new")
         await visit(page, "hours-edit", f"/my/hours/records/{draft_id}/edit")
         await expect(page.locator("input[name=training_name]")).to_have_value("线下专题讲座")
@@ -345,6 +352,12 @@ async def test_every_page_fits_a_phone(  # type: ignore[no-untyped-def]
             await staff_login(page, who.username or "")
             for name, url in pages:
                 await visit(page, name, url)
+            if who is finance:  # 领取, then 驳回 asks for confirmation in a dialog
+                await page.click("#claim-btn")
+                await page.fill("#reason", "发票抬头与单位名称不一致")
+                await page.click("#reject-btn")
+                await expect(page.locator("#reject-dialog")).to_be_visible()
+                await assert_fits(page, "inbox-reject-dialog")
         finally:
             await context.close()
 
