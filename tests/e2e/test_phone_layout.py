@@ -37,6 +37,7 @@ PHONE: dict[str, Any] = {
     "is_mobile": True,
     "has_touch": True,
 }
+SIDEWAYS: dict[str, Any] = {**PHONE, "viewport": {"width": 844, "height": 390}}
 DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 900}}
 SHOTS = os.environ.get("PHONE_SHOTS")
 
@@ -64,9 +65,10 @@ async def assert_fits(page: Page, name: str) -> None:
     w = await page.evaluate(WIDTHS)
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=f"{SHOTS}/phone-{name}.png", full_page=True)
+        width = page.viewport_size["width"] if page.viewport_size else 0
+        await page.screenshot(path=f"{SHOTS}/phone{width}-{name}.png", full_page=True)
         with open(f"{SHOTS}/widths.txt", "a") as log:
-            log.write(f"{name} {w}\n")
+            log.write(f"{width} {name} {w}\n")
     if os.environ.get("PHONE_RECORD_ONLY"):
         return
     # a mobile browser zooms out to show a page wider than the screen (then innerWidth grows with it)
@@ -157,8 +159,9 @@ async def invoice_task(sessionmaker, application_prefix: str) -> int:  # type: i
     return await eventually(task)
 
 
+@pytest.mark.parametrize("device", [PHONE, SIDEWAYS], ids=["upright", "sideways"])
 async def test_every_page_fits_a_phone(  # type: ignore[no-untyped-def]
-    browser: Browser, live_server: str, client: httpx.AsyncClient, sessionmaker, settings
+    device: dict[str, Any], browser: Browser, live_server: str, client: httpx.AsyncClient, sessionmaker, settings
 ) -> None:
     trainee = await make_trainee(sessionmaker, "手机学员")
     # data on every page: a finished course with its certificate, a course not started yet, a pending
@@ -226,7 +229,7 @@ async def test_every_page_fits_a_phone(  # type: ignore[no-untyped-def]
             select(HoursRecord.id).where(HoursRecord.trainee_id == trainee.id, HoursRecord.id != record_id)
         )
 
-    if SHOTS:  # the same pages at desktop size, to compare with the screenshots before the change
+    if SHOTS and device is PHONE:  # the same pages at desktop size, to compare with the screenshots before the change
         context = await new_context(browser, live_server, DESKTOP)
         try:
             page = await context.new_page()
@@ -269,7 +272,7 @@ async def test_every_page_fits_a_phone(  # type: ignore[no-untyped-def]
         finally:
             await context.close()
 
-    context = await new_context(browser, live_server, PHONE)
+    context = await new_context(browser, live_server, device)
     try:
         page = await context.new_page()
         await browser_login(page, trainee.name)
@@ -346,7 +349,7 @@ async def test_every_page_fits_a_phone(  # type: ignore[no-untyped-def]
         (reviewer, [("inbox-hours", f"/staff/tasks/{hours_task_id}")]),
         (admin, [("staff-certificates", f"/staff/certificates?q={cert.cert_no}")]),
     ):
-        context = await new_context(browser, live_server, PHONE)
+        context = await new_context(browser, live_server, device)
         try:
             page = await context.new_page()
             await staff_login(page, who.username or "")
@@ -386,7 +389,10 @@ async def test_navigation_opens_from_the_menu_button(browser: Browser, live_serv
         await page.wait_for_url("**/courses")
         await expect(page.locator("h2", has_text="在线课程")).to_be_visible()
         # htmx still works from the collapsed header: the cart badge follows 加入购物车
+        dot = "getComputedStyle(document.getElementById('nav-toggle'), '::after').content"
+        assert await page.evaluate(dot) == "none"
         await page.locator(".course-card").first.locator("text=加入购物车").tap()
         await expect(page.locator("#nav-cart .badge")).to_have_text("1")
+        assert await page.evaluate(dot) != "none", "the closed menu does not show that the cart holds a course"
     finally:
         await context.close()
