@@ -191,9 +191,21 @@ async def browser():  # type: ignore[no-untyped-def]
         await b.close()
 
 
-@pytest_asyncio.fixture
-async def page(browser, live_server: str):  # type: ignore[no-untyped-def]
-    context = await browser.new_context(base_url=live_server, locale="zh-CN", viewport={"width": 1280, "height": 900})
+# Every browser journey runs on a desktop and on a phone (390 px, touch, a mobile browser).
+DEVICES: dict[str, dict[str, object]] = {
+    "desktop": {"viewport": {"width": 1280, "height": 900}},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "device_scale_factor": 2,
+        "is_mobile": True,
+        "has_touch": True,
+    },
+}
+
+
+@pytest_asyncio.fixture(params=list(DEVICES))
+async def page(request: pytest.FixtureRequest, browser, live_server: str):  # type: ignore[no-untyped-def]
+    context = await browser.new_context(base_url=live_server, locale="zh-CN", **DEVICES[request.param])
     context.set_default_timeout(15_000)
     pg = await context.new_page()
     yield pg

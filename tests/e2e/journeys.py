@@ -44,3 +44,16 @@ async def pay_with_alipay(page: Page) -> None:
     await expect(phone.locator("text=支付成功")).to_be_visible()
     await phone.close()
     await page.wait_for_url("**/my/courses")
+
+
+async def open_nav(page: Page) -> None:
+    """On a phone the header's links sit behind the menu button (菜单): open it when it is shown."""
+    toggle = page.locator("#nav-toggle")
+    if await toggle.is_visible() and await toggle.get_attribute("aria-expanded") != "true":
+        await toggle.click()
+
+
+async def click_nav(page: Page, label: str) -> None:
+    """A link of the header's navigation, as a user reaches it at desktop or phone size."""
+    await open_nav(page)
+    await page.click(f"nav.mainnav >> text={label}")

@@ -4,6 +4,7 @@ admin's approval in the inbox, then 单位开票 from the query to 开票记录 
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import date
 
 import pytest
@@ -93,7 +94,7 @@ async def test_qualification_then_unit_invoice_to_records(  # type: ignore[no-un
     await qr_login(page, trainee.name)
     await enter_school(page)
     await open_group_invoicing(page)
-    code = make_credit_code("12430000E2E000002")
+    code = make_credit_code(f"12430000E2E{secrets.randbelow(10**6):06d}")  # its own unit on each run (desktop, phone)
     await page.fill("#unit_name", unit)
     await page.fill("#tax_id", code)
     image = FilePayload(name="委托书.png", mimeType="image/png", buffer=png_bytes((300, 200)))

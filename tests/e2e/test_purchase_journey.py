@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.journeys import enter_school, pay_with_alipay, qr_login
+from tests.e2e.journeys import click_nav, enter_school, pay_with_alipay, qr_login
 from tests.support import make_trainee
 
 pytestmark = pytest.mark.e2e
@@ -19,7 +19,7 @@ async def test_login_choose_two_courses_and_pay(page: Page, sessionmaker) -> Non
     await enter_school(page)
 
     # 在线课程 → filter to 公共科目 → 加入购物车 on two courses
-    await page.click("nav >> text=在线课程")
+    await click_nav(page, "在线课程")
     await page.select_option("select[name=subject]", "public")
     first = page.locator(".course-card", has_text="法治政府建设与依法行政")
     await first.locator("text=加入购物车").click()

@@ -17,3 +17,30 @@ document.addEventListener("htmx:afterRequest", (ev) => {
 document.addEventListener("click", (ev) => {
   document.querySelectorAll("details.dropdown[open]").forEach((d) => { if (!d.contains(ev.target)) d.removeAttribute("open"); });
 });
+// Phone header: the menu button (菜单) opens and closes the navigation; the page itself is unchanged
+// so htmx triggers inside the navigation keep working.
+document.addEventListener("click", (ev) => {
+  const toggle = ev.target.closest("#nav-toggle");
+  if (!toggle) return;
+  const open = toggle.closest(".topbar").classList.toggle("nav-open");
+  toggle.setAttribute("aria-expanded", String(open));
+});
+// Phone tables become cards: each cell shows its column's header (data-label), read from <thead>,
+// for the page and for every fragment htmx swaps in.
+function labelTables(root) {
+  const tables = new Set(root.querySelectorAll ? root.querySelectorAll("table.list") : []);
+  const own = root.closest && root.closest("table.list");
+  if (own) tables.add(own);
+  tables.forEach((table) => {
+    const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    table.querySelectorAll("tbody tr").forEach((tr) => {
+      let col = 0;
+      for (const td of tr.children) {
+        if (!td.hasAttribute("data-label") && heads[col]) td.dataset.label = heads[col];
+        col += td.colSpan || 1;
+      }
+    });
+  });
+}
+document.addEventListener("DOMContentLoaded", () => labelTables(document));
+document.addEventListener("htmx:load", (ev) => labelTables(ev.detail.elt));
