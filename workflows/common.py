@@ -33,3 +33,24 @@ def refuse(code: str) -> ApplicationError:
 
 def set_status(status: str) -> None:
     workflow.upsert_search_attributes([PROCESS_STATUS.value_set(status)])
+
+
+FAILED = "failed"  # ProcessStatus of a process stopped by a step that cannot succeed
+INVALID_DATA = "InvalidData"  # activities/faults.py: the worker's type for such a step's error
+
+
+def permanent_failure_reason(err: BaseException) -> str | None:
+    """The readable reason when `err` is an activity's non-retryable data error, else None."""
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, ApplicationError) and cause.type == INVALID_DATA:
+            return cause.message
+        cause = cause.__cause__
+    return None
+
+
+def mark_failed(step: str, reason: str) -> None:
+    """Leaves the process where an operator sees it: ProcessStatus=failed, the reason in the UI."""
+    set_status(FAILED)
+    workflow.set_current_details(f"失败：{step}：{reason}")
+    workflow.logger.error("process failed at %s: %s", step, reason)

@@ -17,3 +17,13 @@ document.addEventListener("htmx:afterRequest", (ev) => {
 document.addEventListener("click", (ev) => {
   document.querySelectorAll("details.dropdown[open]").forEach((d) => { if (!d.contains(ev.target)) d.removeAttribute("open"); });
 });
+// A server-side fault (503 系统繁忙) is not swapped; its HX-Trigger "showToast" puts the message in #flash.
+document.body.addEventListener("showToast", (ev) => {
+  const flash = document.getElementById("flash");
+  if (!flash) return;
+  const div = document.createElement("div");
+  div.className = "alert alert-error";
+  div.setAttribute("role", "alert");
+  div.textContent = ev.detail.value;
+  flash.replaceChildren(div);
+});
