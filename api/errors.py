@@ -92,6 +92,19 @@ def install(app: FastAPI) -> None:
         return temporal_unavailable(request)
 
 
+    @app.exception_handler(RuntimeError)
+    async def _runtime(request: Request, exc: RuntimeError) -> Response:
+        # a client that has not reached the server yet (lazy, or reconnecting) fails like this
+        if not is_temporal_connect_failure(exc):
+            raise exc
+        log.warning("Temporal not reachable on %s: %s", request.url.path, exc)
+        return temporal_unavailable(request)
+
+
+def is_temporal_connect_failure(exc: BaseException) -> bool:
+    return isinstance(exc, RuntimeError) and str(exc).startswith("Failed client connect")
+
+
 def temporal_unavailable(request: Request) -> Response:
     response = error_response(request, MESSAGES["TemporalUnavailable"], 503)
     response.headers["Retry-After"] = "5"
