@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_TEST_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: venv run test test-pg bench lint clean
+.PHONY: venv run test test-pg bench lint clean test-faults
 
 venv: $(STAMP)
 
@@ -35,3 +35,7 @@ lint: venv
 # Everything make run created: app and Temporal databases, caught mails, generated files.
 clean:
 	rm -rf var/
+
+# kill -9 / restart of the real stack's processes during purchases, withdrawals, payments (tests/faults)
+test-faults: venv
+	$(BIN)/python -m pytest -q -m faults tests/faults
