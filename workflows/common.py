@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio import workflow
@@ -54,3 +56,15 @@ def mark_failed(step: str, reason: str) -> None:
     set_status(FAILED)
     workflow.set_current_details(f"失败：{step}：{reason}")
     workflow.logger.error("process failed at %s: %s", step, reason)
+
+
+# how long a failed process waits for the page that asked for its first answer (update-with-start
+# delivers the Update in the same moment: it may not have run yet when the step fails)
+ANSWER_WINDOW = timedelta(seconds=30)
+
+
+async def wait_until_told(told: Callable[[], bool]) -> None:
+    """Ends a failed process only once the waiting page has had its refusal (or nobody asked)."""
+    with contextlib.suppress(TimeoutError):
+        await workflow.wait_condition(told, timeout=ANSWER_WINDOW)
+    await workflow.wait_condition(workflow.all_handlers_finished)

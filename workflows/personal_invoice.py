@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         permanent_failure_reason,
         refuse,
         set_status,
+        wait_until_told,
     )
     from workflows.review import ReviewStep
 
@@ -51,6 +52,7 @@ class PersonalInvoiceWorkflow:
         self.reason = ""
         self.invoice_no = ""
         self.failure: str | None = None
+        self.failure_told = False  # the page waiting on the first answer has had the refusal
 
     @workflow.run
     async def run(self, app: PersonalInvoiceInput) -> str:
@@ -65,7 +67,7 @@ class PersonalInvoiceWorkflow:
             self.failure = reason
             self.state = FAILED
             mark_failed("record_application", reason)
-            await workflow.wait_condition(workflow.all_handlers_finished)
+            await wait_until_told(lambda: self.failure_told)
             return self.state
         if self.recorded.taken_order_nos:
             self.state = InvoiceState.REFUSED
@@ -97,6 +99,7 @@ class PersonalInvoiceWorkflow:
         """Answers 申请 once the application is on record, or refuses it (the order is taken)."""
         await workflow.wait_condition(lambda: self.recorded is not None or self.failure is not None)
         if self.recorded is None:
+            self.failure_told = True
             raise refuse("ProcessFailed")
         if self.recorded.taken_order_nos:
             raise refuse("InvoiceAlreadyRequested")

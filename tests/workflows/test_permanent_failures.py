@@ -15,9 +15,12 @@ from activities.faults import PermanentFailures
 from api.errors import message_for_update_failure
 from domain.errors import MESSAGES
 from domain.invoicing import InvoiceRecorded
+from domain.orders import OrderRecord
 from domain.personal_invoice import PersonalInvoiceInput
+from tests.workflows.test_order_workflow import order_input
 from tests.workflows.test_personal_invoice_workflow import application
 from workflows.common import PROCESS_STATUS
+from workflows.order import OrderWorkflow
 from workflows.personal_invoice import PersonalInvoiceWorkflow
 
 QUEUE = "permanent-failure-test"
@@ -55,3 +58,34 @@ async def test_a_data_error_fails_the_step_once_and_the_process_shows_failed(tem
     assert desc.typed_search_attributes.get(PROCESS_STATUS) == "failed"
     history = await handle.fetch_history()
     assert any("value too long" in str(e) for e in history.events)
+
+
+async def test_an_order_that_cannot_be_stored_fails_once_and_checkout_is_told(temporal_client: Client) -> None:
+    """The same for the order's first step, a local activity: no endless retry of record_order."""
+    attempts: list[str] = []
+
+    @activity.defn(name="orders.record_order")
+    async def record_order(record: OrderRecord) -> None:
+        attempts.append(record.input.order_no)
+        raise DataError("INSERT ...", {}, Exception("integer out of range"))
+
+    worker = Worker(
+        temporal_client,
+        task_queue=QUEUE,
+        workflows=[OrderWorkflow],
+        activities=[record_order],
+        interceptors=[PermanentFailures()],
+    )
+    async with worker:
+        no = f"O{uuid.uuid4().hex[:12]}"
+        handle = await temporal_client.start_workflow(
+            OrderWorkflow.run, order_input(no), id=f"order-{no}", task_queue=QUEUE
+        )
+        try:
+            await handle.execute_update(OrderWorkflow.placed)
+            raise AssertionError("the update must be refused")
+        except WorkflowUpdateFailedError as err:
+            assert message_for_update_failure(err)[0] == "ProcessFailed"
+        assert await handle.result() == "failed"
+    assert attempts == [no]
+    assert (await handle.describe()).typed_search_attributes.get(PROCESS_STATUS) == "failed"
