@@ -1,5 +1,5 @@
 """Errors an activity cannot fix by retrying: bad data for the database (a value too long or out of
-range, a constraint no code path expected). The worker turns them into a non-retryable
+range; a constraint violation no code path expected, after a few attempts). The worker turns them into a non-retryable
 ApplicationError of type ``InvalidData``, so the step fails once instead of retrying forever, and
 the workflow shows the process as ``failed`` with the reason (workflows/common.py)."""
 
@@ -13,9 +13,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 INVALID_DATA = "InvalidData"
-# Python-side conversions that fail the same way on every attempt (int of 10,000 digits, a number
-# too large for the driver)
-PERMANENT = (DataError, IntegrityError, OverflowError)
+# fail the same way on every attempt: a value the column cannot hold, a number too large for the
+# driver
+PERMANENT = (DataError, OverflowError)
+# A constraint violation no activity caught (activities catch the races they expect) may still be
+# a race that the next attempt resolves: a few attempts, then it is permanent too.
+INTEGRITY_ATTEMPTS = 3
 
 
 def permanent_failure(exc: BaseException) -> ApplicationError:
@@ -28,8 +31,12 @@ class _Inbound(ActivityInboundInterceptor):
         try:
             return await super().execute_activity(input)
         except PERMANENT as exc:
-            # an activity that handles an expected race (a retried insert) catches it itself
             activity.logger.error("permanent failure, not retried: %s", exc)
+            raise permanent_failure(exc) from exc
+        except IntegrityError as exc:
+            if activity.info().attempt < INTEGRITY_ATTEMPTS:
+                raise
+            activity.logger.error("constraint violation on attempt %d, not retried: %s", activity.info().attempt, exc)
             raise permanent_failure(exc) from exc
 
 

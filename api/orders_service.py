@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -17,6 +17,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from api.temporal import update_with_start
 from config import Settings
@@ -94,12 +95,13 @@ async def place_order(
         elif outcome == CLAIMED:
             try:
                 return await _start_order(client, settings, order)
-            except WorkflowAlreadyStartedError:  # an order from before the claims took this number
+            except WorkflowAlreadyStartedError:  # a finished order from before the claims had this number
                 await _unclaim(session, order.order_no)
                 order = replace(order, order_no=make_order_no(now, secrets.randbelow(ORDER_SERIALS)))
-            except BaseException:
-                # Temporal unreachable (or the number taken by an old process): nothing may be left
-                # half-done, so the claim goes; the person is told to try again
+            except (RPCError, RuntimeError, WorkflowUpdateFailedError):
+                # Temporal unreachable, or the order could not be stored: the claim goes, so that
+                # nothing is left half-done; the person is told to try again. (A request cut off
+                # keeps its claim: the browser's retry with the same key resumes it.)
                 await _unclaim(session, order.order_no)
                 raise
     raise DomainError("Busy")
@@ -186,7 +188,7 @@ async def _resume(session: AsyncSession, client: Client, settings: Settings, ord
     row = await session.get(Order, order.order_no)
     if row is not None:
         return _view_of(row)
-    return await _start_order(client, settings, order, attach=True)
+    return await _start_order(client, settings, order)
 
 
 def _view_of(row: Order) -> OrderView:
@@ -200,16 +202,17 @@ def _view_of(row: Order) -> OrderView:
     )
 
 
-async def _start_order(client: Client, settings: Settings, order: OrderInput, attach: bool = False) -> OrderView:
-    """Update-with-start: the order workflow starts and answers once the order is on record. With
-    `attach`, a running workflow of that number answers instead (a claimed order), and a finished
-    one is never started again."""
+async def _start_order(client: Client, settings: Settings, order: OrderInput) -> OrderView:
+    """Update-with-start: the order workflow starts (or is already running) and answers once the
+    order is on record."""
     start = WithStartWorkflowOperation(
         OrderWorkflow.run,
         order,
         id=order_workflow_id(order.order_no),
         task_queue=settings.task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING if attach else WorkflowIDConflictPolicy.FAIL,
+        # the number is ours (claimed in `checkouts`): a parallel checkout that found the claim may
+        # have started it first; a finished order is never started again
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         search_attributes=TypedSearchAttributes(
             [

@@ -314,3 +314,68 @@ async def test_ten_parallel_checkouts_of_one_course_make_one_order(trainee_clien
             return n == 2
 
     await eventually(two_orders)
+
+
+async def test_a_claim_whose_checkout_died_before_starting_the_order_is_taken_over(
+    trainee_client, sessionmaker
+) -> None:  # type: ignore[no-untyped-def]
+    """The web process was killed between claiming the course and starting the order: after a short
+    while the claim is void, and the trainee can check the course out (no order is stuck open)."""
+    from datetime import timedelta
+
+    from db.base import utcnow
+
+    client = trainee_client
+    cid = await course_id(sessionmaker, "AGR-04")
+    async with sessionmaker() as s:
+        s.add(
+            Checkout(
+                order_no="DEAD-0001",
+                trainee_id=client.user.id,
+                checkout_key="dead",
+                created_at=utcnow() - timedelta(minutes=5),
+            )
+        )
+        await s.flush()
+        s.add(OpenOrderLine(order_no="DEAD-0001", trainee_id=client.user.id, course_id=cid, training_year=YEAR))
+        await s.commit()
+    data = {"course_ids": [str(cid)], "training_year": str(YEAR), "training_type": "in_post", "checkout_key": "fresh"}
+    resp = await client.post("/orders", data=data, headers=htmx(client))
+    order_no = _order_no(resp)
+    assert order_no != "DEAD-0001"
+    async with sessionmaker() as s:
+        lines = (
+            await s.scalars(select(OpenOrderLine.order_no).where(OpenOrderLine.trainee_id == client.user.id))
+        ).all()
+    assert lines == [order_no]
+
+
+async def test_a_retry_after_the_web_died_between_claim_and_start_starts_that_same_order(
+    trainee_client, sessionmaker
+) -> None:  # type: ignore[no-untyped-def]
+    """The first try claimed its number and died before starting the order; the browser's retry
+    (same form, same key) starts the order under that number, once."""
+    from datetime import UTC, datetime
+
+    from domain.orders import make_order_no
+
+    client = trainee_client
+    cid = await course_id(sessionmaker, "PUB-03")
+    claimed = make_order_no(datetime.now(UTC), 777_001 + client.user.id % 1000)
+    async with sessionmaker() as s:
+        s.add(Checkout(order_no=claimed, trainee_id=client.user.id, checkout_key="lost-answer"))
+        await s.flush()
+        s.add(OpenOrderLine(order_no=claimed, trainee_id=client.user.id, course_id=cid, training_year=YEAR))
+        await s.commit()
+    data = {
+        "course_ids": [str(cid)],
+        "training_year": str(YEAR),
+        "training_type": "in_post",
+        "checkout_key": "lost-answer",
+    }
+    first, second = await asyncio.gather(*(client.post("/orders", data=data, headers=htmx(client)) for _ in range(2)))
+    assert _order_no(first) == _order_no(second) == claimed
+    page = await client.get(f"/orders/{claimed}/pay")
+    assert page.status_code == 200 and claimed in page.text
+    async with sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(Order).where(Order.trainee_id == client.user.id)) == 1

@@ -89,3 +89,30 @@ async def test_an_order_that_cannot_be_stored_fails_once_and_checkout_is_told(te
         assert await handle.result() == "failed"
     assert attempts == [no]
     assert (await handle.describe()).typed_search_attributes.get(PROCESS_STATUS) == "failed"
+
+
+async def test_an_unexpected_constraint_violation_is_retried_a_few_times_then_ends(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An IntegrityError no activity caught may be a race the next attempt resolves: it is retried
+    up to INTEGRITY_ATTEMPTS, then it is permanent like a data error (never an endless retry)."""
+    from types import SimpleNamespace
+
+    from sqlalchemy.exc import IntegrityError
+    from temporalio.exceptions import ApplicationError
+
+    import activities.faults as faults
+
+    class Failing:
+        async def execute_activity(self, input: object) -> object:
+            raise IntegrityError("INSERT ...", {}, Exception("duplicate key value violates unique constraint"))
+
+    inbound = faults.PermanentFailures().intercept_activity(Failing())  # type: ignore[arg-type]
+    seen = []
+    for attempt in range(1, faults.INTEGRITY_ATTEMPTS + 1):
+        monkeypatch.setattr(faults.activity, "info", lambda a=attempt: SimpleNamespace(attempt=a))
+        try:
+            await inbound.execute_activity(None)  # type: ignore[arg-type]
+        except ApplicationError as err:
+            seen.append(("final", err.non_retryable, err.type))
+        except IntegrityError:
+            seen.append(("retried", True, None))
+    assert seen == [("retried", True, None)] * (faults.INTEGRITY_ATTEMPTS - 1) + [("final", True, "InvalidData")]
