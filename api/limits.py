@@ -15,6 +15,7 @@ from fastapi import Request
 from sqlalchemy.orm import InstrumentedAttribute
 
 from db.models.catalog import Course
+from db.models.checkout import Checkout
 from db.models.group_invoicing import UnitInvoiceApplication, UnitQualification
 from db.models.hours import HoursRecord
 from db.models.invoices import Invoice, PersonalInvoiceApplication
@@ -57,7 +58,7 @@ class TextField:
 
 TEXT_FIELDS: dict[str, TextField] = {
     "csrf_token": TextField("页面令牌", 128),
-    "checkout_key": TextField("提交标识", 64),
+    "checkout_key": TextField("提交标识", columns=(Checkout.checkout_key,)),
     # staff login
     "username": TextField("用户名", columns=(User.username,)),
     "password": TextField("密码", 128),

@@ -379,3 +379,16 @@ async def test_a_retry_after_the_web_died_between_claim_and_start_starts_that_sa
     assert page.status_code == 200 and claimed in page.text
     async with sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(Order).where(Order.trainee_id == client.user.id)) == 1
+
+
+async def test_a_heartbeat_with_numbers_out_of_range_is_refused_not_a_500(trainee_client) -> None:  # type: ignore[no-untyped-def]
+    client = trainee_client
+    for body in (
+        '{"session_id": "s", "chapter_id": 9223372036854775808, "position": 1}',
+        '{"session_id": "s", "chapter_id": 1, "position": 1e400}',
+        '{"session_id": "s", "chapter_id": 1, "position": NaN}',
+    ):
+        resp = await client.post(
+            "/study/1/heartbeat", content=body, headers={**csrf(client), "Content-Type": "application/json"}
+        )
+        assert resp.status_code == 422, (body, resp.status_code, resp.text[:200])
