@@ -7,7 +7,7 @@ import logging
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
@@ -106,6 +106,9 @@ def is_temporal_connect_failure(exc: BaseException) -> bool:
 
 
 def temporal_unavailable(request: Request) -> Response:
+    if request.headers.get("content-type", "").startswith("application/json"):  # the study player
+        message = MESSAGES["TemporalUnavailable"]
+        return JSONResponse({"code": "TemporalUnavailable", "message": message}, 503, {"Retry-After": "5"})
     response = error_response(request, MESSAGES["TemporalUnavailable"], 503)
     response.headers["Retry-After"] = "5"
     if is_htmx(request):
