@@ -8,20 +8,24 @@ import uuid
 
 from sqlalchemy.exc import DataError
 from temporalio import activity
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.worker import Worker
 
 from activities.faults import PermanentFailures
 from api.errors import message_for_update_failure
 from domain.errors import MESSAGES
+from domain.group_invoicing import QualificationInput, UnitInvoiceInput
 from domain.invoicing import InvoiceRecorded
 from domain.orders import OrderRecord
 from domain.personal_invoice import PersonalInvoiceInput
+from tests.workflows.test_group_invoicing_workflows import qualification, unit_invoice
 from tests.workflows.test_order_workflow import order_input
 from tests.workflows.test_personal_invoice_workflow import application
 from workflows.common import PROCESS_STATUS
 from workflows.order import OrderWorkflow
 from workflows.personal_invoice import PersonalInvoiceWorkflow
+from workflows.unit_invoice import UnitInvoiceWorkflow
+from workflows.unit_qualification import UnitQualificationWorkflow
 
 QUEUE = "permanent-failure-test"
 
@@ -116,3 +120,50 @@ async def test_an_unexpected_constraint_violation_is_retried_a_few_times_then_en
         except IntegrityError:
             seen.append(("retried", True, None))
     assert seen == [("retried", True, None)] * (faults.INTEGRITY_ATTEMPTS - 1) + [("final", True, "InvalidData")]
+
+
+async def _refused_then_failed(handle: WorkflowHandle, update: str) -> None:
+    try:
+        await handle.execute_update(update)
+        raise AssertionError("the update must be refused")
+    except WorkflowUpdateFailedError as err:
+        assert message_for_update_failure(err)[0] == "ProcessFailed"
+    assert await handle.result() == "failed"
+    assert (await handle.describe()).typed_search_attributes.get(PROCESS_STATUS) == "failed"
+
+
+async def test_unit_applications_that_cannot_be_stored_fail_once(temporal_client: Client) -> None:
+    """集体开票资格 and 单位开票: the same for their first step."""
+    calls: list[str] = []
+
+    @activity.defn(name="group_invoicing.record_qualification")
+    async def record_qualification(q: QualificationInput) -> int:
+        calls.append("qualification")
+        raise DataError("INSERT ...", {}, Exception("value too long for type character varying(100)"))
+
+    @activity.defn(name="group_invoicing.record_unit_invoice")
+    async def record_unit_invoice(inp: UnitInvoiceInput) -> InvoiceRecorded:
+        calls.append("unit_invoice")
+        raise DataError("INSERT ...", {}, Exception("value too long for type character varying(254)"))
+
+    worker = Worker(
+        temporal_client,
+        task_queue=QUEUE,
+        workflows=[UnitQualificationWorkflow, UnitInvoiceWorkflow],
+        activities=[record_qualification, record_unit_invoice],
+        interceptors=[PermanentFailures()],
+    )
+    async with worker:
+        q = await temporal_client.start_workflow(
+            UnitQualificationWorkflow.run,
+            qualification(),
+            id=f"unit-qualification-fail-{uuid.uuid4().hex[:8]}",
+            task_queue=QUEUE,
+        )
+        await _refused_then_failed(q, "submitted")
+        no = f"U{uuid.uuid4().hex[:12]}"
+        u = await temporal_client.start_workflow(
+            UnitInvoiceWorkflow.run, unit_invoice(no), id=f"unit-invoice-{no}", task_queue=QUEUE
+        )
+        await _refused_then_failed(u, "submitted")
+    assert calls == ["qualification", "unit_invoice"]
