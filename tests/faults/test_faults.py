@@ -7,12 +7,13 @@ The clients behave as browsers and people do: a request cut off by a dead web pr
 every order is enrolled exactly once, every withdrawal refunded exactly once, no payment is left
 without an enrollment or a refund, and no client ever saw a 500.
 
-Run with `make test-faults` (about 2-3 minutes on 2 cores).
+Run with `make test-faults` (about a minute on 2 cores); FAULTS_DATABASE_URL runs it on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 import uuid
@@ -143,7 +144,8 @@ async def withdraw(client: httpx.AsyncClient, enrollment_id: int, journal: Journ
 
 @pytest_asyncio.fixture(scope="module")
 async def stack() -> AsyncIterator[Stack]:
-    async with running_stack(temporal_file=True) as s:
+    # SQLite by default; FAULTS_DATABASE_URL=postgresql://.../<a database of its own> for PostgreSQL
+    async with running_stack(os.environ.get("FAULTS_DATABASE_URL"), temporal_file=True) as s:
         yield s
 
 
