@@ -129,7 +129,7 @@ def check_text(name: str, value: str, path: str = "") -> None:
     spec = text_field(name)
     limit = spec.limit if spec else DEFAULT_MAX
     if len(value) > limit:
-        label = spec.label_for(path) if spec else name
+        label = spec.label_for(path) if spec else "输入内容"
         raise DomainError("TextTooLong", f"{label}不能超过{limit}个字符")
 
 
