@@ -104,13 +104,14 @@ TEXT_FIELD_PREFIXES: dict[str, TextField] = {
     "reason-": TextField("驳回原因", REASON_MAX),
 }
 
-# form fields holding ids (one value or a list), and numeric query parameters: (label, min, max)
+# form fields holding ids (one value or a list), and numeric query parameters: (label, min, max).
+# An id of 0 is a select left at its placeholder: the endpoint says what is missing.
 NUMBER_FIELDS: dict[str, tuple[str, int, int]] = {
-    "course_id": ("课程", 1, INT_MAX),
-    "course_ids": ("课程", 1, INT_MAX),
-    "user_id": ("账号", 1, INT_MAX),
-    "record_ids": ("学时记录", 1, INT_MAX),
-    "school_id": ("审核学校", 1, INT_MAX),
+    "course_id": ("课程", 0, INT_MAX),
+    "course_ids": ("课程", 0, INT_MAX),
+    "user_id": ("账号", 0, INT_MAX),
+    "record_ids": ("学时记录", 0, INT_MAX),
+    "school_id": ("审核学校", 0, INT_MAX),
     "page": ("页码", 1, PAGE_MAX),
 }
 PATH_NUMBER_SUFFIX = "_id"  # path parameters: enrollment_id, course_id, task_id, record_id, ...
