@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_TEST_URL := postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: venv run test test-pg bench lint clean system-run system-test
+.PHONY: venv run test test-pg bench lint clean system-run system-test test-faults
 
 venv: $(STAMP)
 
@@ -42,3 +42,7 @@ system-run:
 
 system-test:
 	scripts/system-packages.sh test
+
+# kill -9 / restart of the real stack's processes during purchases, withdrawals, payments (tests/faults)
+test-faults: venv
+	$(BIN)/python -m pytest -q -m faults tests/faults

@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.certificates import CertificateActivities
+from activities.faults import PermanentFailures
 from activities.group_invoicing import GroupInvoicingActivities
 from activities.hours import HoursActivities
 from activities.invoices import InvoiceActivities
@@ -82,6 +83,7 @@ def build_worker(
         # PDF rendering and similar CPU work run as sync activities in threads
         activity_executor=ThreadPoolExecutor(max_workers=50),
         max_concurrent_activities=50,
+        interceptors=[PermanentFailures()],  # data errors fail the step once, never retry forever
     )
 
 

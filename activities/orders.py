@@ -13,6 +13,7 @@ from temporalio import activity
 from activities.invoices import reverse_for_refund
 from db.base import utcnow
 from db.models.catalog import Chapter
+from db.models.checkout import OpenOrderLine
 from db.models.orders import (
     CartItem,
     Enrollment,
@@ -101,6 +102,8 @@ class OrderActivities:
                 .where(Order.order_no == order_no, Order.status == OrderStatus.PENDING)
                 .values(status=status, closed_at=utcnow())
             )
+            # the trainee may check the courses out again
+            await session.execute(delete(OpenOrderLine).where(OpenOrderLine.order_no == order_no))
             await session.commit()
 
     @activity.defn(name="orders.apply_payment")
@@ -155,6 +158,8 @@ class OrderActivities:
             await session.execute(
                 delete(CartItem).where(CartItem.trainee_id == trainee_id, CartItem.course_id.in_(course_ids))
             )
+            # the enrollments hold the courses now (uq_enrollments_live_holding)
+            await session.execute(delete(OpenOrderLine).where(OpenOrderLine.order_no == order_no))
             await session.commit()
         return result
 

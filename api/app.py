@@ -12,6 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
 from api import errors, temporal
+from api.limits import check_input_limits
 from api.security import CSRFCookieMiddleware, csrf_protect
 from api.settlements import Settlements
 from config import Settings, get_settings
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
     app = FastAPI(
         title="湖南省事业单位人员培训平台",
         lifespan=lifespan,
-        dependencies=[Depends(csrf_protect)],
+        dependencies=[Depends(csrf_protect), Depends(check_input_limits)],
         docs_url=None,
         redoc_url=None,
     )

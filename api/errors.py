@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, Response
-from temporalio.client import WorkflowUpdateFailedError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 
 from api.templating import is_htmx, redirect, render
 from domain.errors import MESSAGES, DomainError
@@ -76,3 +78,40 @@ def install(app: FastAPI) -> None:
         if message in ("Not Found", "Forbidden", "Method Not Allowed"):
             message = default
         return error_response(request, message, exc.status_code)
+
+    # Temporal unreachable (a dev-server restart, a network fault): nothing was changed, since the
+    # web layer changes a process only through Temporal; the person is told to try again.
+    @app.exception_handler(RPCError)
+    async def _temporal_down(request: Request, exc: RPCError) -> Response:
+        log.warning("Temporal call failed on %s: %s (%s)", request.url.path, exc, exc.status)
+        return temporal_unavailable(request)
+
+    @app.exception_handler(WorkflowUpdateRPCTimeoutOrCancelledError)
+    async def _update_timeout(request: Request, exc: WorkflowUpdateRPCTimeoutOrCancelledError) -> Response:
+        log.warning("Temporal update timed out on %s: %s", request.url.path, exc)
+        return temporal_unavailable(request)
+
+
+    @app.exception_handler(RuntimeError)
+    async def _runtime(request: Request, exc: RuntimeError) -> Response:
+        # a client that has not reached the server yet (lazy, or reconnecting) fails like this
+        if not is_temporal_connect_failure(exc):
+            raise exc
+        log.warning("Temporal not reachable on %s: %s", request.url.path, exc)
+        return temporal_unavailable(request)
+
+
+def is_temporal_connect_failure(exc: BaseException) -> bool:
+    return isinstance(exc, RuntimeError) and str(exc).startswith("Failed client connect")
+
+
+def temporal_unavailable(request: Request) -> Response:
+    if request.headers.get("content-type", "").startswith("application/json"):  # the study player
+        message = MESSAGES["TemporalUnavailable"]
+        return JSONResponse({"code": "TemporalUnavailable", "message": message}, 503, {"Retry-After": "5"})
+    response = error_response(request, MESSAGES["TemporalUnavailable"], 503)
+    response.headers["Retry-After"] = "5"
+    if is_htmx(request):
+        # htmx swaps no 5xx answer: the toast event shows the message (headers are ASCII-only)
+        response.headers["HX-Trigger"] = json.dumps({"showToast": MESSAGES["TemporalUnavailable"]})
+    return response

@@ -86,6 +86,28 @@ class Stack:
     tmp: Path
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _serial: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    # how each process was started, so a fault test can kill it and start it again
+    commands: dict[str, list[str]] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+    # ---- faults (tests/faults) -------------------------------------------------------------------
+
+    def kill(self, name: str) -> None:
+        """kill -9 of the process and its children, as a crash or an OOM kill would."""
+        proc = self.procs[name]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    async def start(self, name: str) -> None:
+        """Starts the process again with its first command line (same ports, same files), and
+        waits until it answers (the web app, Temporal)."""
+        self.procs[name] = _spawn(name, self.commands[name], self.tmp, self.env, append=True)
+        if name == "web":
+            await _wait(lambda: _answers(self.base_url), "web app", self.procs)
+        elif name == "temporal":
+            port = int(self.settings.temporal_address.rsplit(":", 1)[1])
+            await _wait(lambda: is_ready(DevServer(db_file=self.tmp / "unused", port=port)), "Temporal", self.procs)
 
     @property
     def base_url(self) -> str:
@@ -225,8 +247,10 @@ class StackUnavailable(RuntimeError):
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    database_url: str | None = None, keep: bool = False, web_workers: int = 1
+    database_url: str | None = None, keep: bool = False, web_workers: int = 1, temporal_file: bool = False
 ) -> AsyncIterator[Stack]:
+    """`temporal_file`: the dev server keeps its state in a file (tmp/temporal.db), so that it can
+    be restarted (tests/faults); else in memory."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     procs: dict[str, subprocess.Popen[bytes]] = {}
     engine: AsyncEngine | None = None
@@ -247,7 +271,10 @@ async def running_stack(
             test_hooks=True,
         )
         env = {**os.environ, **_env_of(settings)}
-        procs["temporal"] = _spawn("temporal", _temporal_command(temporal_port), tmp, env)
+        commands: dict[str, list[str]] = {"temporal": _temporal_command(temporal_port)}
+        if temporal_file:
+            commands["temporal"] += ["--db-filename", str(tmp / "temporal.db")]
+        procs["temporal"] = _spawn("temporal", commands["temporal"], tmp, env)
         await asyncio.to_thread(_migrate, url)
         engine = make_engine(url)
         async with engine.begin() as conn:  # tables not yet in the migration (as tests/conftest.py does)
@@ -258,19 +285,21 @@ async def running_stack(
         async with maker() as session:
             await seed(session, settings)
         await _wait(lambda: is_ready(DevServer(db_file=tmp / "unused", port=temporal_port)), "Temporal", procs)
-        procs["worker"] = _spawn("worker", [PYTHON, "-m", "bench.worker"], tmp, env)
-        procs["web"] = _spawn(
-            "web",
-            [PYTHON, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
-             "--port", str(web_port), "--log-level", "warning", "--no-access-log",
-             # clients that sat signed in while others ran must not find their connection closed
-             "--timeout-keep-alive", "120", "--workers", str(web_workers)],
-            tmp,
-            env,
-        )
+        commands["worker"] = [PYTHON, "-m", "bench.worker"]
+        procs["worker"] = _spawn("worker", commands["worker"], tmp, env)
+        commands["web"] = [
+            PYTHON, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
+            "--port", str(web_port), "--log-level", "warning", "--no-access-log",
+            # clients that sat signed in while others ran must not find their connection closed
+            "--timeout-keep-alive", "120", "--workers", str(web_workers),
+        ]
+        procs["web"] = _spawn("web", commands["web"], tmp, env)
         await _wait(lambda: _answers(settings.base_url), "web app", procs)
         temporal = await Client.connect(settings.temporal_address)
-        stack = Stack(settings=settings, maker=maker, engine=engine, temporal=temporal, tmp=tmp, procs=procs)
+        stack = Stack(
+            settings=settings, maker=maker, engine=engine, temporal=temporal, tmp=tmp, procs=procs,
+            commands=commands, env=env,
+        )
         yield stack
         ok = True
     finally:
@@ -314,13 +343,15 @@ def _temporal_command(port: int) -> list[str]:
     return cmd
 
 
-def _spawn(name: str, cmd: list[str], tmp: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _spawn(
+    name: str, cmd: list[str], tmp: Path, env: dict[str, str], append: bool = False
+) -> subprocess.Popen[bytes]:
     profile_dir = os.environ.get("BENCH_PROFILE")
     if profile_dir and cmd[:2] == [PYTHON, "-m"]:
         # a look inside, for whoever tunes: `pip install pyinstrument` into the venv first (not a dependency)
         out = Path(profile_dir).resolve() / f"{name}.txt"
         cmd = [PYTHON, "-m", "pyinstrument", "-r", "text", "--show-all", "-o", str(out), *cmd[1:]]
-    log = open(tmp / f"{name}.log", "wb")  # noqa: SIM115  (the child owns it)
+    log = open(tmp / f"{name}.log", "ab" if append else "wb")  # noqa: SIM115  (the child owns it)
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 

@@ -109,6 +109,12 @@ MESSAGES: dict[str, str] = {
     # Generic
     "NotFound": "内容不存在",
     "Forbidden": "无权访问",
+    # Input limits and faults (api/limits.py, api/errors.py)
+    "TextTooLong": "输入内容过长",
+    "NumberOutOfRange": "数值超出允许范围",
+    "TemporalUnavailable": "系统繁忙，请稍后再试",
+    "OrderAlreadyOpen": "您已有包含该课程的待支付订单，请先支付或取消该订单",
+    "ProcessFailed": "处理失败，已通知管理员处理，请稍后查看",
 }
 
 FALLBACK_MESSAGE = "操作失败，请稍后重试"

@@ -23,8 +23,11 @@ log = logging.getLogger(__name__)
 
 MAX_DELAY = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(hours=24)
-# While one sender posts a notification, no other sender (another web process) takes it.
-CLAIM_FOR = timedelta(seconds=60)
+# While one sender posts a notification, no other sender (another web process) takes it. The claim
+# is a short lease, renewed while the post is in flight: the claim of a killed process lapses within
+# seconds, so its payments land soon after any restart.
+CLAIM_FOR = timedelta(seconds=3)
+RENEW_EVERY_SECONDS = 1.0
 POST_TIMEOUT_SECONDS = 10.0
 BATCH = 100
 PARALLEL = 8  # notifications posted at once
@@ -132,9 +135,31 @@ class Notifier:
         """One attempt, if no other sender holds the notification; True when acknowledged."""
         if not await self._claim(note.id, now):
             return False
-        error = await self._post(note.payload)
+        renewing = asyncio.create_task(self._renew(note.id), name=f"paysim-lease-{note.id}")
+        try:
+            error = await self._post(note.payload)
+        finally:
+            renewing.cancel()
+            with suppress(asyncio.CancelledError):
+                await renewing
         await self._record(note, error, now)
         return error is None
+
+    async def _renew(self, note_id: int) -> None:
+        """Keeps the lease while this process posts; stops with it (a killed process renews nothing)."""
+        while True:
+            await asyncio.sleep(RENEW_EVERY_SECONDS)
+            try:
+                async with self.sessionmaker() as session:
+                    await session.execute(
+                        update(SimNotification)
+                        .where(SimNotification.id == note_id, SimNotification.acked_at.is_(None))
+                        .values(next_attempt_at=utcnow() + CLAIM_FOR)
+                        .execution_options(synchronize_session=False)
+                    )
+                    await session.commit()
+            except Exception:  # a missed renewal at worst lets another sender post it again
+                log.exception("paysim: renewing the claim of notification %s failed", note_id)
 
     async def _claim(self, note_id: int, now: datetime) -> bool:
         async with self.sessionmaker() as session:
@@ -145,7 +170,7 @@ class Notifier:
                     SimNotification.acked_at.is_(None),
                     SimNotification.next_attempt_at <= now,
                 )
-                .values(next_attempt_at=now + CLAIM_FOR)
+                .values(next_attempt_at=max(now, utcnow()) + CLAIM_FOR)
                 .execution_options(synchronize_session=False)
             )
             await session.commit()

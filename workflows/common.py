@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio import workflow
@@ -33,3 +35,36 @@ def refuse(code: str) -> ApplicationError:
 
 def set_status(status: str) -> None:
     workflow.upsert_search_attributes([PROCESS_STATUS.value_set(status)])
+
+
+FAILED = "failed"  # ProcessStatus of a process stopped by a step that cannot succeed
+INVALID_DATA = "InvalidData"  # activities/faults.py: the worker's type for such a step's error
+
+
+def permanent_failure_reason(err: BaseException) -> str | None:
+    """The readable reason when `err` is an activity's non-retryable data error, else None."""
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, ApplicationError) and cause.type == INVALID_DATA:
+            return cause.message
+        cause = cause.__cause__
+    return None
+
+
+def mark_failed(step: str, reason: str) -> None:
+    """Leaves the process where an operator sees it: ProcessStatus=failed, the reason in the UI."""
+    set_status(FAILED)
+    workflow.set_current_details(f"失败：{step}：{reason}")
+    workflow.logger.error("process failed at %s: %s", step, reason)
+
+
+# how long a failed process waits for the page that asked for its first answer (update-with-start
+# delivers the Update in the same moment: it may not have run yet when the step fails)
+ANSWER_WINDOW = timedelta(seconds=30)
+
+
+async def wait_until_told(told: Callable[[], bool]) -> None:
+    """Ends a failed process only once the waiting page has had its refusal (or nobody asked)."""
+    with contextlib.suppress(TimeoutError):
+        await workflow.wait_condition(told, timeout=ANSWER_WINDOW)
+    await workflow.wait_condition(workflow.all_handlers_finished)

@@ -6,6 +6,7 @@ import contextlib
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.catalog import PaymentChannel
@@ -21,7 +22,16 @@ with workflow.unsafe.imports_passed_through():
         TradeRequest,
         late_refund_no,
     )
-    from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, refuse, set_status
+    from workflows.common import (
+        ACTIVITY_RETRY,
+        ACTIVITY_TIMEOUT,
+        FAILED,
+        mark_failed,
+        permanent_failure_reason,
+        refuse,
+        set_status,
+        wait_until_told,
+    )
 
 
 # Not sandboxed: the sandbox re-imports this module for every new order, a quarter of the worker's CPU
@@ -40,16 +50,28 @@ class OrderWorkflow:
         self.handled_trades: set[str] = set()
         self.paid_trade_no: str | None = None
         self.cancel_requested = False
+        self.failure: str | None = None
+        self.failure_told = False  # the page waiting on the first answer has had the refusal
 
     @workflow.run
     async def run(self, order: OrderInput) -> str:
         self.input = order
         now = workflow.now()
         self.expires_at = now + timedelta(seconds=order.payment_timeout_seconds)
-        await self._act(
-            "record_order",
-            OrderRecord(input=order, created_at=now.isoformat(), expires_at=self.expires_at.isoformat()),
-        )
+        try:
+            await self._act(
+                "record_order",
+                OrderRecord(input=order, created_at=now.isoformat(), expires_at=self.expires_at.isoformat()),
+            )
+        except (ActivityError, ApplicationError) as err:  # a local activity's failure comes unwrapped
+            reason = permanent_failure_reason(err)
+            if reason is None:
+                raise
+            # the order cannot be stored: checkout is told, the operator sees why; nothing to pay
+            self.failure, self.state = reason, FAILED
+            mark_failed("record_order", reason)
+            await wait_until_told(lambda: self.failure_told)
+            return self.state
         self.recorded = True
 
         with contextlib.suppress(TimeoutError):  # unpaid in time: closed below
@@ -84,7 +106,10 @@ class OrderWorkflow:
     @workflow.update
     async def placed(self) -> OrderView:
         """Returns once the order is on record, so the next page can show it."""
-        await workflow.wait_condition(lambda: self.recorded)
+        await workflow.wait_condition(lambda: self.recorded or self.failure is not None)
+        if not self.recorded:
+            self.failure_told = True
+            raise refuse("ProcessFailed")
         return self._view()
 
     @workflow.update

@@ -25,7 +25,16 @@ with workflow.unsafe.imports_passed_through():
         PersonalInvoiceView,
     )
     from domain.review import Decision, OpenTask, Queue, TaskKind
-    from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, refuse, set_status
+    from workflows.common import (
+        ACTIVITY_RETRY,
+        ACTIVITY_TIMEOUT,
+        FAILED,
+        mark_failed,
+        permanent_failure_reason,
+        refuse,
+        set_status,
+        wait_until_told,
+    )
     from workflows.review import ReviewStep
 
 # Rendering a PDF with embedded fonts takes a few seconds on a busy worker.
@@ -42,11 +51,24 @@ class PersonalInvoiceWorkflow:
         self.cancel_requested = False
         self.reason = ""
         self.invoice_no = ""
+        self.failure: str | None = None
+        self.failure_told = False  # the page waiting on the first answer has had the refusal
 
     @workflow.run
     async def run(self, app: PersonalInvoiceInput) -> str:
         self.input = app
-        self.recorded = await self._act("record_application", app, result_type=InvoiceRecorded)
+        try:
+            self.recorded = await self._act("record_application", app, result_type=InvoiceRecorded)
+        except ActivityError as err:
+            reason = permanent_failure_reason(err)
+            if reason is None:
+                raise
+            # the application cannot be stored (bad data): the page is told, the operator sees why
+            self.failure = reason
+            self.state = FAILED
+            mark_failed("record_application", reason)
+            await wait_until_told(lambda: self.failure_told)
+            return self.state
         if self.recorded.taken_order_nos:
             self.state = InvoiceState.REFUSED
             set_status(self.state)
@@ -75,8 +97,10 @@ class PersonalInvoiceWorkflow:
     @workflow.update
     async def submitted(self) -> PersonalInvoiceView:
         """Answers 申请 once the application is on record, or refuses it (the order is taken)."""
-        await workflow.wait_condition(lambda: self.recorded is not None)
-        assert self.recorded is not None
+        await workflow.wait_condition(lambda: self.recorded is not None or self.failure is not None)
+        if self.recorded is None:
+            self.failure_told = True
+            raise refuse("ProcessFailed")
         if self.recorded.taken_order_nos:
             raise refuse("InvoiceAlreadyRequested")
         return self._view()

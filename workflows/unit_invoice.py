@@ -23,7 +23,16 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.invoicing import InvoiceRecorded
     from domain.review import Decision, OpenTask, Queue, TaskKind
-    from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, refuse, set_status
+    from workflows.common import (
+        ACTIVITY_RETRY,
+        ACTIVITY_TIMEOUT,
+        FAILED,
+        mark_failed,
+        permanent_failure_reason,
+        refuse,
+        set_status,
+        wait_until_told,
+    )
     from workflows.review import ReviewStep
 
 
@@ -36,14 +45,25 @@ class UnitInvoiceWorkflow:
         self.reason = ""
         self.invoice_no = ""
         self.review = ReviewStep()
+        self.failure: str | None = None
+        self.failure_told = False  # the page waiting on the first answer has had the refusal
 
     @workflow.run
     async def run(self, inp: UnitInvoiceInput) -> str:
         self.input = inp
         set_status(UnitInvoiceState.PENDING)
-        recorded: InvoiceRecorded = await self._act(
-            "group_invoicing.record_unit_invoice", inp, result_type=InvoiceRecorded
-        )
+        try:
+            recorded: InvoiceRecorded = await self._act(
+                "group_invoicing.record_unit_invoice", inp, result_type=InvoiceRecorded
+            )
+        except ActivityError as err:
+            reason = permanent_failure_reason(err)
+            if reason is None:
+                raise
+            self.state, self.failure, self.recorded = FAILED, reason, True
+            mark_failed("record_unit_invoice", reason)
+            await wait_until_told(lambda: self.failure_told)
+            return self.state
         if recorded.taken_order_nos:
             # another application took some of the orders meanwhile: nothing was written
             self.state = UnitInvoiceState.REFUSED
@@ -106,6 +126,9 @@ class UnitInvoiceWorkflow:
     async def submitted(self) -> UnitInvoiceView:
         """Returns once the application is on record (the orders are now 待开票), or refuses."""
         await workflow.wait_condition(lambda: self.recorded)
+        if self.failure is not None:
+            self.failure_told = True
+            raise refuse("ProcessFailed")
         if self.state == UnitInvoiceState.REFUSED:
             raise refuse("InvoiceAlreadyRequested")
         return self._view()

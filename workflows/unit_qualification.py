@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from domain.group_invoicing import (
@@ -18,7 +19,16 @@ with workflow.unsafe.imports_passed_through():
         QualificationView,
     )
     from domain.review import Decision, OpenTask, Queue, TaskKind
-    from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, set_status
+    from workflows.common import (
+        ACTIVITY_RETRY,
+        ACTIVITY_TIMEOUT,
+        FAILED,
+        mark_failed,
+        permanent_failure_reason,
+        refuse,
+        set_status,
+        wait_until_told,
+    )
     from workflows.review import ReviewStep
 
 
@@ -30,12 +40,23 @@ class UnitQualificationWorkflow:
         self.state = QualificationState.UNDER_REVIEW
         self.reason = ""
         self.review = ReviewStep()
+        self.failure: str | None = None
+        self.failure_told = False  # the page waiting on the first answer has had the refusal
 
     @workflow.run
     async def run(self, q: QualificationInput) -> str:
         self.input = q
         set_status(QualificationState.UNDER_REVIEW)
-        self.qualification_id = await self._act("record_qualification", q, result_type=int)
+        try:
+            self.qualification_id = await self._act("record_qualification", q, result_type=int)
+        except ActivityError as err:
+            reason = permanent_failure_reason(err)
+            if reason is None:
+                raise
+            self.state, self.failure = FAILED, reason
+            mark_failed("record_qualification", reason)
+            await wait_until_told(lambda: self.failure_told)
+            return self.state
 
         remind_after = timedelta(seconds=q.remind_after_seconds)
         due_after = timedelta(seconds=q.due_after_seconds)
@@ -78,7 +99,10 @@ class UnitQualificationWorkflow:
     @workflow.update
     async def submitted(self) -> QualificationView:
         """Returns once the application is on record, so the next page shows it as 审核中."""
-        await workflow.wait_condition(lambda: self.qualification_id is not None)
+        await workflow.wait_condition(lambda: self.qualification_id is not None or self.failure is not None)
+        if self.qualification_id is None:
+            self.failure_told = True
+            raise refuse("ProcessFailed")
         return self._view()
 
     @workflow.update

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 from typing import Annotated
 
@@ -73,6 +74,7 @@ async def _pay_list(
             "checked": checked,
             "years": years,
             "training_types": list(TrainingType),
+            "checkout_key": secrets.token_urlsafe(16),  # one per form shown: a retry is the same checkout
         },
     )
 

@@ -45,7 +45,10 @@ async def checkout(
     training_type: Annotated[str, Form()] = "",
     training_year: Annotated[str, Form()] = "",
     course_ids: Annotated[list[int] | None, Form()] = None,
+    checkout_key: Annotated[str, Form()] = "",
 ) -> Response:
+    """The form carries a key drawn when it was shown: sent again (a retry, a double click), it
+    answers with the order it made the first time."""
     view = await place_order(
         session=session,
         client=client,
@@ -55,6 +58,7 @@ async def checkout(
         training_year=int(training_year) if training_year.isdigit() else None,
         training_type=training_type,
         now=datetime.now(UTC),
+        checkout_key=checkout_key.strip() or None,
     )
     return redirect(request, f"/orders/{view.order_no}/pay")
 

@@ -19,6 +19,7 @@ from temporalio.service import RPCError
 
 from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep, release
 from api.errors import message_for_update_failure
+from api.limits import INT_MAX
 from api.pages import trainee_context
 from api.study_service import check_one_course, own_enrollment, progress, update_with_start
 from api.templating import redirect, render
@@ -35,10 +36,13 @@ SESSION_OVER = {"SessionEnded", "SessionReplaced", "CaptchaTimeout", "CaptchaToo
                 "CourseWithdrawn", "NotFound", "OneCourseAtATime", "ChapterLocked", "ChapterDone"}
 
 
+MAX_POSITION_SECONDS = 24 * 3600  # no chapter plays for a day; also keeps inf/NaN out
+
+
 class HeartbeatIn(BaseModel):
     session_id: str = Field(max_length=64)
-    chapter_id: int
-    position: float = Field(ge=0)
+    chapter_id: int = Field(ge=1, le=INT_MAX)
+    position: float = Field(ge=0, le=MAX_POSITION_SECONDS, allow_inf_nan=False)
 
 
 class CaptchaIn(BaseModel):

@@ -3,6 +3,7 @@
 from db.models import (  # noqa: F401
     catalog,
     certificates,
+    checkout,  # noqa: F401,E402
     group_invoicing,  # noqa: F401,E402
     hours,  # noqa: F401,E402
     invoice_guard,  # noqa: F401,E402

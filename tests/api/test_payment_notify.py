@@ -295,3 +295,67 @@ def test_retry_delay_doubles_up_to_an_hour(tmp_path: Path) -> None:
     notifier = Notifier(None, settings)  # type: ignore[arg-type]
     delays = [notifier.retry_delay(n).total_seconds() for n in (1, 2, 3, 4, 12, 30)]
     assert delays == [2, 4, 8, 16, 3600, 3600]
+
+
+async def test_a_claim_left_by_a_killed_process_lapses_within_seconds(stub: Stub) -> None:
+    """A web process claimed the notification and was killed before posting it: another sender
+    posts it once the short lease has lapsed, seconds later, not after a minute."""
+    from gateways.notifier import CLAIM_FOR
+
+    await stub.app.state.stop_notifier()
+    trade = await _open_trade(stub)
+    await stub.gateway.pay(trade.trade_no)
+    async with stub.maker() as session:
+        note = (await session.scalars(select(SimNotification))).one()
+    dead = Notifier(stub.maker, stub.settings, stub.http)
+    t0 = utcnow()
+    assert await dead._claim(note.id, t0)  # ... and the process dies here, posting nothing
+
+    survivor = Notifier(stub.maker, stub.settings, stub.http)
+    assert await survivor.deliver_due(t0) == 0  # still claimed: not posted twice meanwhile
+    assert stub.temporal.updates == []
+    assert timedelta(seconds=5) >= CLAIM_FOR
+    assert await survivor.deliver_due(utcnow() + CLAIM_FOR) == 1
+    assert len(stub.temporal.updates) == 1
+
+
+async def test_the_lease_is_renewed_while_a_slow_post_is_in_flight(stub: Stub, monkeypatch: Any) -> None:
+    """The sender holding a notification keeps it while the merchant is slow to answer: no second
+    sender posts it meanwhile, and the lease lapses only once the sender stops."""
+    import gateways.notifier as notifier_module
+
+    monkeypatch.setattr(notifier_module, "RENEW_EVERY_SECONDS", 0.05)
+    await stub.app.state.stop_notifier()
+    trade = await _open_trade(stub)
+    await stub.gateway.pay(trade.trade_no)
+    async with stub.maker() as session:
+        note = (await session.scalars(select(SimNotification))).one()
+    sender = Notifier(stub.maker, stub.settings, stub.http)
+    posting = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow_post(payload: dict[str, Any]) -> str | None:
+        posting.set()
+        await release.wait()
+        return None
+
+    monkeypatch.setattr(sender, "_post", slow_post)
+    task = asyncio.create_task(sender._deliver(note, utcnow()))
+    await posting.wait()
+    claimed_until = note.next_attempt_at
+
+    async def lease() -> Any:
+        async with stub.maker() as session:
+            return (await session.get(SimNotification, note.id)).next_attempt_at  # type: ignore[union-attr]
+
+    first = await lease()
+    for _ in range(200):  # renewed: the lease moves on while the post is in flight
+        await asyncio.sleep(0.05)
+        if await lease() > first:
+            break
+    assert await lease() > first > claimed_until
+    other = Notifier(stub.maker, stub.settings, stub.http)
+    assert await other.deliver_due(utcnow()) == 0  # held by the live sender
+    release.set()
+    assert await task is True
+    assert stub.temporal.updates == []  # the slow post stood in for the merchant

@@ -44,3 +44,14 @@ function labelTables(root) {
 }
 document.addEventListener("DOMContentLoaded", () => labelTables(document));
 document.addEventListener("htmx:load", (ev) => labelTables(ev.detail.elt));
+
+// A server-side fault (503 系统繁忙) is not swapped; its HX-Trigger "showToast" puts the message in #flash.
+document.body.addEventListener("showToast", (ev) => {
+  const flash = document.getElementById("flash");
+  if (!flash) return;
+  const div = document.createElement("div");
+  div.className = "alert alert-error";
+  div.setAttribute("role", "alert");
+  div.textContent = ev.detail.value;
+  flash.replaceChildren(div);
+});
