@@ -156,7 +156,12 @@ async def signed_in(stack: Stack, n: int, label: str) -> tuple[list[int], list[h
 
 async def run_with_fault(jobs: list[Awaitable[Any]], fault: Callable[[], Awaitable[None]], after: float) -> list[Any]:
     tasks = [asyncio.ensure_future(job) for job in jobs]
-    await asyncio.sleep(after)
+    # strike at `after` seconds, or as soon as the first client is through (a fast machine), so the
+    # fault always lands while the others are still at work
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + after
+    while loop.time() < deadline and not any(t.done() for t in tasks):
+        await asyncio.sleep(0.02)
     assert not all(t.done() for t in tasks), "the fault must hit while the clients are at work"
     await fault()
     return list(await asyncio.gather(*tasks))
