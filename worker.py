@@ -25,8 +25,8 @@ from activities.orders import OrderActivities
 from activities.study import StudyActivities
 from activities.tasks import TaskActivities
 from activities.unit_invoicing import UnitInvoicingActivities
-from api.temporal import connect
 from config import Settings, get_settings
+from core.temporal_client import connect
 from db.base import make_engine, make_sessionmaker
 from gateways.payment import PaymentGateway
 from gateways.simulator import SimulatorGateway

@@ -11,11 +11,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
-from api import errors, temporal
+from api import errors
 from api.limits import check_input_limits
 from api.security import CSRFCookieMiddleware, csrf_protect
 from api.settlements import Settlements
 from config import Settings, get_settings
+from core.temporal_client import connect
 from db.base import make_engine, make_sessionmaker
 from gateways.notifier import start_notifier
 from runtime import tune_gc
@@ -31,7 +32,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         engine = make_engine(settings.database_url)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.temporal = temporal_client or await temporal.connect(settings)
+        app.state.temporal = temporal_client or await connect(settings)
         app.state.settlements = Settlements()  # wakes pay pages waiting for their order's payment
         stop_notifier = start_notifier(app)  # the payment simulator's notification sender
         tune_gc()

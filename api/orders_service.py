@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
@@ -246,3 +247,15 @@ async def _refuse_already_held(session: AsyncSession, trainee_id: int, course_id
     )
     if held is not None:
         raise DomainError("CourseAlreadyHeld")
+
+
+async def own_order(session: AsyncSession, user: User, order_no: str) -> Order:
+    """Another trainee's order is indistinguishable from a missing one."""
+    order = await session.scalar(
+        select(Order)
+        .where(Order.order_no == order_no, Order.trainee_id == user.id)
+        .options(selectinload(Order.items), selectinload(Order.refunds))
+    )
+    if order is None:
+        raise DomainError("OrderNotFound")
+    return order

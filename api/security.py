@@ -1,12 +1,10 @@
-"""Password hashing and the CSRF double-submit cookie."""
+"""The CSRF double-submit cookie (password hashing is in core/passwords.py)."""
 
 from __future__ import annotations
 
 import secrets
 from http.cookies import SimpleCookie
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from fastapi import HTTPException, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,22 +14,6 @@ CSRF_FIELD = "csrf_token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Signed server-to-server callbacks are authenticated by their signature instead.
 CSRF_EXEMPT_PREFIXES = ("/payments/notify",)
-
-_hasher = PasswordHasher()
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str | None, password: str) -> bool:
-    if not password_hash:
-        return False
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerifyMismatchError, InvalidHashError):
-        return False
-
 
 class CSRFCookieMiddleware:
     """Gives every browser a random CSRF token cookie and exposes it as scope["csrf_token"]."""

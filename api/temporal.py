@@ -1,27 +1,12 @@
-"""The Temporal client the web app and the worker share: one connection, pydantic-free defaults."""
+"""Starting and finding processes from the web app (the connection itself: core/temporal_client.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from typing import Any
 
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.exceptions import WorkflowAlreadyStartedError
-
-from config import Settings
-
-
-async def connect(settings: Settings, attempts: int = 60) -> Client:
-    """Connect, waiting for a dev server that is still starting (make run starts both at once)."""
-    last: Exception | None = None
-    for _ in range(attempts):
-        try:
-            return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
-        except RuntimeError as exc:  # connection refused while the server boots
-            last = exc
-            await asyncio.sleep(1)
-    raise RuntimeError(f"Temporal at {settings.temporal_address} is not reachable") from last
 
 
 async def update_with_start(

@@ -7,9 +7,9 @@ import logging
 
 import uvloop
 
-from api.temporal import connect
 from bench.bare import BareWorkflow, noop
 from config import get_settings
+from core.temporal_client import connect
 from db.base import make_engine, make_sessionmaker
 from runtime import tune_gc
 from worker import WORKFLOWS, build_worker

@@ -13,8 +13,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.security import hash_password
 from config import Settings, get_settings
+from core.passwords import hash_password
 from db.base import make_engine, make_sessionmaker
 from db.models.catalog import Category, Chapter, Course, Major, School
 from db.models.users import Role, User

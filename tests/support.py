@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.security import hash_password
+from core.passwords import hash_password
 from db.models.users import Role, User
 from domain.credit_code import make_credit_code
 

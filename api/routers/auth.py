@@ -95,7 +95,7 @@ async def staff_login(
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
 ) -> Response:
-    from api.security import verify_password
+    from core.passwords import verify_password
 
     user = await session.scalar(select(User).where(User.username == username.strip()))
     if user is None or not user.is_staff or not verify_password(user.password_hash, password):

@@ -8,8 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import CurrentTrainee, SessionDep, TemporalDep
-from api.orders_service import order_workflow_id
-from api.routers.orders import own_order
+from api.orders_service import order_workflow_id, own_order
 from api.templating import render
 from db.models.catalog import School
 from domain.catalog import PaymentChannel

@@ -11,28 +11,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep, release
-from api.orders_service import order_workflow_id, place_order
+from api.orders_service import order_workflow_id, own_order, place_order
 from api.pages import PAGE_SIZE, page_numbers, trainee_context
 from api.settlements import Settlements
 from api.templating import is_htmx, redirect, render
 from db.models.orders import Enrollment, Order, OrderStatus
-from db.models.users import User
 from domain.errors import DomainError
 from workflows.order import OrderWorkflow
 
 router = APIRouter(tags=["orders"])
-
-
-async def own_order(session: SessionDep, user: User, order_no: str) -> Order:
-    """Another trainee's order is indistinguishable from a missing one."""
-    order = await session.scalar(
-        select(Order)
-        .where(Order.order_no == order_no, Order.trainee_id == user.id)
-        .options(selectinload(Order.items), selectinload(Order.refunds))
-    )
-    if order is None:
-        raise DomainError("OrderNotFound")
-    return order
 
 
 @router.post("/orders")
