@@ -1,10 +1,11 @@
-"""Shared by every workflow module: search-attribute keys, retry policy, the refusal helper."""
+"""Shared by every workflow module: search-attribute keys, the activity call, the refusal helper."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any, TypeVar, overload
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
@@ -26,6 +27,40 @@ ACTIVITY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(minutes=1)
 )
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+
+R = TypeVar("R")
+A = TypeVar("A")
+B = TypeVar("B")
+C = TypeVar("C")
+
+
+@overload
+async def run_step(
+    step: Callable[[A], Awaitable[R]], a: A, /, *, local: bool = ..., timeout: timedelta = ...
+) -> R: ...
+@overload
+async def run_step(
+    step: Callable[[A, B], Awaitable[R]], a: A, b: B, /, *, local: bool = ..., timeout: timedelta = ...
+) -> R: ...
+@overload
+async def run_step(
+    step: Callable[[A, B, C], Awaitable[R]], a: A, b: B, c: C, /, *, local: bool = ..., timeout: timedelta = ...
+) -> R: ...
+async def run_step(
+    step: Callable[..., Awaitable[Any]], *args: Any, local: bool = False, timeout: timedelta = ACTIVITY_TIMEOUT
+) -> Any:
+    """Every activity call of every workflow: a declaration from `workflows/steps/`, by reference.
+
+    `local` runs it as a local activity: no server round trips, for short database steps that
+    the process waits on (bench/orders.py); anything that may wait on a provider stays regular.
+    """
+    if local:
+        return await workflow.execute_local_activity(
+            step, args=list(args), start_to_close_timeout=timeout, retry_policy=ACTIVITY_RETRY
+        )
+    return await workflow.execute_activity(
+        step, args=list(args), start_to_close_timeout=timeout, retry_policy=ACTIVITY_RETRY
+    )
 
 
 def refuse(code: str) -> ApplicationError:

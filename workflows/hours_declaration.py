@@ -25,8 +25,9 @@ with workflow.unsafe.imports_passed_through():
         review_summary,
     )
     from domain.review import Decision, ItemDecision, OpenTask, Queue, TaskKind
-    from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, refuse, set_status
+    from workflows.common import refuse, run_step, set_status
     from workflows.review import ReviewStep
+    from workflows.steps import hours
 
 # the declaration never reached the school: every record was taken out before it was sent
 EMPTY = "empty"
@@ -45,8 +46,8 @@ class HoursDeclarationWorkflow:
         self.input = declaration
         wf_id = workflow.info().workflow_id
         set_status(DeclarationState.REVIEWING)
-        self.locked = await self._act(
-            "submit_declaration",
+        self.locked = await run_step(
+            hours.submit_declaration,
             SubmitDeclaration(
                 declaration_no=declaration.declaration_no,
                 school_id=declaration.school_id,
@@ -54,7 +55,6 @@ class HoursDeclarationWorkflow:
                 record_ids=declaration.record_ids,
                 submitted_at=workflow.now().isoformat(),
             ),
-            result_type=DeclarationSubmitted,
         )
         if not self.locked.record_ids:
             self.state = EMPTY
@@ -67,8 +67,8 @@ class HoursDeclarationWorkflow:
         decision = await self.review.run(self._task(due_after), remind_after, due_after)
         assert decision is not None  # nothing else ends the wait: there is no withdrawal
         items = resolve_item_decisions(decision, self.locked.record_ids)  # checked by the validator
-        await self._act(
-            "apply_review",
+        await run_step(
+            hours.apply_review,
             ApplyReview(
                 declaration_no=declaration.declaration_no,
                 reviewer_id=decision.reviewer_id,
@@ -147,12 +147,3 @@ class HoursDeclarationWorkflow:
         assert self.input is not None
         ids = self.locked.record_ids if self.locked else []
         return DeclarationView(declaration_no=self.input.declaration_no, state=self.state, record_ids=ids)
-
-    async def _act(self, name: str, *args: object, result_type: type | None = None):  # type: ignore[no-untyped-def]
-        return await workflow.execute_activity(
-            f"hours.{name}",
-            args=list(args),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-            result_type=result_type,
-        )

@@ -15,7 +15,6 @@ with workflow.unsafe.imports_passed_through():
         OrderRecord,
         OrderState,
         OrderView,
-        PaymentApplied,
         PaymentReceived,
         RefundRequest,
         TradeOpened,
@@ -23,15 +22,15 @@ with workflow.unsafe.imports_passed_through():
         late_refund_no,
     )
     from workflows.common import (
-        ACTIVITY_RETRY,
-        ACTIVITY_TIMEOUT,
         FAILED,
         mark_failed,
         permanent_failure_reason,
         refuse,
+        run_step,
         set_status,
         wait_until_told,
     )
+    from workflows.steps import orders
 
 
 # Not sandboxed: the sandbox re-imports this module for every new order, a quarter of the worker's CPU
@@ -59,9 +58,10 @@ class OrderWorkflow:
         now = workflow.now()
         self.expires_at = now + timedelta(seconds=order.payment_timeout_seconds)
         try:
-            await self._act(
-                "record_order",
+            await run_step(
+                orders.record_order,
                 OrderRecord(input=order, created_at=now.isoformat(), expires_at=self.expires_at.isoformat()),
+                local=True,
             )
         except (ActivityError, ApplicationError) as err:  # a local activity's failure comes unwrapped
             reason = permanent_failure_reason(err)
@@ -116,8 +116,8 @@ class OrderWorkflow:
     async def open_trade(self, channel: str) -> OrderView:
         assert self.input is not None and self.expires_at is not None
         if channel not in self.trades:
-            opened: TradeOpened = await self._act(
-                "open_trade",
+            opened = await run_step(
+                orders.open_trade,
                 TradeRequest(
                     order_no=self.input.order_no,
                     channel=channel,
@@ -125,7 +125,7 @@ class OrderWorkflow:
                     subject=f"继续教育课程费（订单 {self.input.order_no}）",
                     expires_at=self.expires_at.isoformat(),
                 ),
-                result_type=TradeOpened,
+                local=True,
             )
             self.trades[channel] = opened
         self.channel = channel
@@ -174,16 +174,16 @@ class OrderWorkflow:
         self.handled_trades.add(paid.trade_no)
         self.paid_trade_no = paid.trade_no
         self.channel = paid.channel
-        applied: PaymentApplied = await self._act("apply_payment", paid, result_type=PaymentApplied)
+        applied = await run_step(orders.apply_payment, paid, local=True)
         self.state = OrderState.PAID
         set_status(OrderState.PAID)
         # the other channel's QR code must not take a second payment
         for channel, trade in self.trades.items():
             if channel != paid.channel:
-                await self._act("close_trade", trade.out_trade_no)
+                await run_step(orders.close_trade, trade.out_trade_no, local=True)
         if applied.duplicate_cents:
-            await self._act(
-                "refund",
+            await run_step(
+                orders.refund,
                 RefundRequest(
                     refund_no=f"D-{self.input.order_no}",
                     order_no=self.input.order_no,
@@ -196,8 +196,8 @@ class OrderWorkflow:
     async def _close(self, state: str) -> None:
         assert self.input is not None
         for trade in self.trades.values():
-            await self._act("close_trade", trade.out_trade_no)
-        await self._act("close_order", self.input.order_no, state)
+            await run_step(orders.close_trade, trade.out_trade_no, local=True)
+        await run_step(orders.close_order, self.input.order_no, state, local=True)
         self.state = state
         set_status(state)
 
@@ -205,8 +205,8 @@ class OrderWorkflow:
         assert self.input is not None
         self.handled_trades.add(notice.trade_no)
         reason = "duplicate_payment" if self.state == OrderState.PAID else "late_payment"
-        await self._act(
-            "refund",
+        await run_step(
+            orders.refund,
             RefundRequest(
                 refund_no=late_refund_no(self.input.order_no, notice.trade_no),
                 order_no=self.input.order_no,
@@ -239,24 +239,4 @@ class OrderWorkflow:
             channel=self.channel,
             qr_url=trade.qr_url if trade else None,
             trade_no=self.paid_trade_no or (trade.trade_no if trade else None),
-        )
-
-    async def _act(self, name: str, *args: object, result_type: type | None = None):  # type: ignore[no-untyped-def]
-        """Short database and gateway steps run as local activities: no extra server round trips,
-        which more than doubles the order rate (bench/orders.py). Refunds stay regular activities:
-        they may wait on the provider and retry for long."""
-        if name == "refund":
-            return await workflow.execute_activity(
-                f"orders.{name}",
-                args=list(args),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=ACTIVITY_RETRY,
-                result_type=result_type,
-            )
-        return await workflow.execute_local_activity(
-            f"orders.{name}",
-            args=list(args),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-            result_type=result_type,
         )

@@ -19,23 +19,22 @@ with workflow.unsafe.imports_passed_through():
         ApplicationClosed,
         InvoiceMail,
         InvoiceState,
-        IssuedInvoice,
         IssueRequest,
         PersonalInvoiceInput,
         PersonalInvoiceView,
     )
     from domain.review import Decision, OpenTask, Queue, TaskKind
     from workflows.common import (
-        ACTIVITY_RETRY,
-        ACTIVITY_TIMEOUT,
         FAILED,
         mark_failed,
         permanent_failure_reason,
         refuse,
+        run_step,
         set_status,
         wait_until_told,
     )
     from workflows.review import ReviewStep
+    from workflows.steps import invoices
 
 # Rendering a PDF with embedded fonts takes a few seconds on a busy worker.
 PDF_TIMEOUT = timedelta(minutes=2)
@@ -58,7 +57,7 @@ class PersonalInvoiceWorkflow:
     async def run(self, app: PersonalInvoiceInput) -> str:
         self.input = app
         try:
-            self.recorded = await self._act("record_application", app, result_type=InvoiceRecorded)
+            self.recorded = await run_step(invoices.record_application, app)
         except ActivityError as err:
             reason = permanent_failure_reason(err)
             if reason is None:
@@ -157,23 +156,22 @@ class PersonalInvoiceWorkflow:
         assert self.input is not None
         outcome = "cancelled" if state == InvoiceState.CANCELLED else "rejected"
         await self.review.close(outcome, actor_id, reason)
-        await self._act("close_application", ApplicationClosed(self.input.application_no, state, reason))
+        await run_step(invoices.close_application, ApplicationClosed(self.input.application_no, state, reason))
         self.reason = reason
         self.state = state
 
     async def _issue(self, decision: Decision) -> None:
         assert self.input is not None
         app = self.input
-        issued: IssuedInvoice = await self._act(
-            "issue",
+        issued = await run_step(
+            invoices.issue,
             IssueRequest(application_no=app.application_no, drawer_id=decision.reviewer_id),
-            result_type=IssuedInvoice,
             timeout=PDF_TIMEOUT,
         )
         self.invoice_no = issued.invoice_no
         try:
-            await workflow.execute_activity(
-                "mail.send_invoice",
+            await run_step(
+                invoices.send_invoice,
                 InvoiceMail(
                     to=app.email,
                     buyer_title=app.title,
@@ -183,8 +181,6 @@ class PersonalInvoiceWorkflow:
                     pdf_path=issued.pdf_path,
                     application_no=app.application_no,
                 ),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=ACTIVITY_RETRY,
             )
         except ActivityError as err:
             # an address the mail server refuses for good: the invoice is issued all the same and
@@ -192,7 +188,7 @@ class PersonalInvoiceWorkflow:
             if not (isinstance(err.cause, ApplicationError) and err.cause.type == "MailRejected"):
                 raise
             workflow.logger.warning("invoice %s: mail to %s refused", issued.invoice_no, app.email)
-        await self._act("mark_issued", app.application_no)
+        await run_step(invoices.mark_issued, app.application_no)
         self.state = InvoiceState.ISSUED
 
     def _view(self) -> PersonalInvoiceView:
@@ -202,15 +198,4 @@ class PersonalInvoiceWorkflow:
             state=self.state,
             reason=self.reason,
             invoice_no=self.invoice_no,
-        )
-
-    async def _act(  # type: ignore[no-untyped-def]
-        self, name: str, arg: object, result_type: type | None = None, timeout: timedelta = ACTIVITY_TIMEOUT
-    ):
-        return await workflow.execute_activity(
-            f"invoices.{name}",
-            arg,
-            start_to_close_timeout=timeout,
-            retry_policy=ACTIVITY_RETRY,
-            result_type=result_type,
         )

@@ -12,7 +12,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.orders import RefundDone, RefundRequest
-    from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, set_status
+    from workflows.common import run_step, set_status
+    from workflows.steps import orders
 
 
 def refund_workflow_id(enrollment_id: int) -> str:
@@ -25,12 +26,6 @@ class RefundWorkflow:
     async def run(self, req: RefundRequest) -> RefundDone:
         set_status("refunding")
         # retried with backoff until the provider answers: a refund is never given up on
-        done: RefundDone = await workflow.execute_activity(
-            "orders.refund",
-            req,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-            result_type=RefundDone,
-        )
+        done = await run_step(orders.refund, req)
         set_status("refunded")
         return done

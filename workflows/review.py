@@ -14,17 +14,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.review import CloseTask, Decision, OpenTask, decision_refusal
-    from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, refuse
-
-
-async def _task_activity(name: str, arg: object, result_type: type | None = None):  # type: ignore[no-untyped-def]
-    return await workflow.execute_activity(
-        f"tasks.{name}",
-        arg,
-        start_to_close_timeout=ACTIVITY_TIMEOUT,
-        retry_policy=ACTIVITY_RETRY,
-        result_type=result_type,
-    )
+    from workflows.common import refuse, run_step
+    from workflows.steps import tasks
 
 
 async def wait_for_decision(
@@ -39,11 +30,11 @@ async def wait_for_decision(
     `on_open(task_id)` runs as soon as the task exists, so the `decide` validator can check that a
     decision is meant for the task this workflow is waiting for. `has_decision` should also hold
     when the submitter cancelled, so that the workflow can close the task as cancelled."""
-    task_id: int = await _task_activity("open", open_task, result_type=int)
+    task_id = await run_step(tasks.open_task, open_task)
     if on_open is not None:
         on_open(task_id)
     opened_at = workflow.now()
-    escalations = sorted([(remind_after, "remind"), (due_after, "mark_overdue")], key=lambda e: e[0])
+    escalations = sorted([(remind_after, tasks.remind), (due_after, tasks.mark_overdue)], key=lambda e: e[0])
     for after, step in escalations:
         remaining = opened_at + after - workflow.now()
         if has_decision():
@@ -54,13 +45,13 @@ async def wait_for_decision(
                 return task_id
             except TimeoutError:
                 pass
-        await _task_activity(step, task_id)
+        await run_step(step, task_id)
     await workflow.wait_condition(has_decision)
     return task_id
 
 
 async def close_task(close: CloseTask) -> None:
-    await _task_activity("close", close)
+    await run_step(tasks.close_task, close)
 
 
 class ReviewStep:

@@ -17,23 +17,21 @@ with workflow.unsafe.imports_passed_through():
     from domain.group_invoicing import (
         UnitInvoiceDecided,
         UnitInvoiceInput,
-        UnitInvoiceIssued,
         UnitInvoiceState,
         UnitInvoiceView,
     )
-    from domain.invoicing import InvoiceRecorded
     from domain.review import Decision, OpenTask, Queue, TaskKind
     from workflows.common import (
-        ACTIVITY_RETRY,
-        ACTIVITY_TIMEOUT,
         FAILED,
         mark_failed,
         permanent_failure_reason,
         refuse,
+        run_step,
         set_status,
         wait_until_told,
     )
     from workflows.review import ReviewStep
+    from workflows.steps import group_invoicing
 
 
 @workflow.defn
@@ -53,9 +51,7 @@ class UnitInvoiceWorkflow:
         self.input = inp
         set_status(UnitInvoiceState.PENDING)
         try:
-            recorded: InvoiceRecorded = await self._act(
-                "group_invoicing.record_unit_invoice", inp, result_type=InvoiceRecorded
-            )
+            recorded = await run_step(group_invoicing.record_unit_invoice, inp)
         except ActivityError as err:
             reason = permanent_failure_reason(err)
             if reason is None:
@@ -87,12 +83,12 @@ class UnitInvoiceWorkflow:
             decided_at=workflow.now().isoformat(),
         )
         if decision.approve:
-            issued: UnitInvoiceIssued = await self._act("unit_invoicing.issue", decided, result_type=UnitInvoiceIssued)
+            issued = await run_step(group_invoicing.issue_unit_invoice, decided)
             self.invoice_no = issued.invoice_no
             self.state = UnitInvoiceState.ISSUED
             set_status(self.state)
             try:
-                await self._act("unit_invoicing.mail", issued)
+                await run_step(group_invoicing.mail_unit_invoice, issued)
             except ActivityError as err:
                 # as for the personal invoice: an address the mail server refuses for good leaves the
                 # invoice issued, downloadable from 开票记录; anything else is a fault to look at
@@ -100,7 +96,7 @@ class UnitInvoiceWorkflow:
                     raise
                 workflow.logger.warning("unit invoice %s: mail refused", issued.invoice_no)
         else:
-            await self._act("group_invoicing.reject_unit_invoice", decided)
+            await run_step(group_invoicing.reject_unit_invoice, decided)
             self.state, self.reason = UnitInvoiceState.REJECTED, decided.reason
             set_status(self.state)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -152,13 +148,4 @@ class UnitInvoiceWorkflow:
         assert self.input is not None
         return UnitInvoiceView(
             application_no=self.input.application_no, state=self.state, reason=self.reason, invoice_no=self.invoice_no
-        )
-
-    async def _act(self, name: str, *args: object, result_type: type | None = None):  # type: ignore[no-untyped-def]
-        return await workflow.execute_activity(
-            name,
-            args=list(args),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-            result_type=result_type,
         )

@@ -20,16 +20,16 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.review import Decision, OpenTask, Queue, TaskKind
     from workflows.common import (
-        ACTIVITY_RETRY,
-        ACTIVITY_TIMEOUT,
         FAILED,
         mark_failed,
         permanent_failure_reason,
         refuse,
+        run_step,
         set_status,
         wait_until_told,
     )
     from workflows.review import ReviewStep
+    from workflows.steps import group_invoicing
 
 
 @workflow.defn
@@ -48,7 +48,7 @@ class UnitQualificationWorkflow:
         self.input = q
         set_status(QualificationState.UNDER_REVIEW)
         try:
-            self.qualification_id = await self._act("record_qualification", q, result_type=int)
+            self.qualification_id = await run_step(group_invoicing.record_qualification, q)
         except ActivityError as err:
             reason = permanent_failure_reason(err)
             if reason is None:
@@ -65,8 +65,8 @@ class UnitQualificationWorkflow:
         await self.review.close_with_decision()
 
         state = QualificationState.APPROVED if decision.approve else QualificationState.REJECTED
-        await self._act(
-            "decide_qualification",
+        await run_step(
+            group_invoicing.decide_qualification,
             QualificationDecided(
                 qualification_id=self.qualification_id,
                 state=state,
@@ -122,12 +122,3 @@ class UnitQualificationWorkflow:
 
     def _view(self) -> QualificationView:
         return QualificationView(qualification_id=self.qualification_id or 0, state=self.state, reason=self.reason)
-
-    async def _act(self, name: str, *args: object, result_type: type | None = None):  # type: ignore[no-untyped-def]
-        return await workflow.execute_activity(
-            f"group_invoicing.{name}",
-            args=list(args),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-            result_type=result_type,
-        )
