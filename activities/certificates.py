@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -49,7 +51,7 @@ class CertificateActivities:
             await self._store_pdf(cert)
         return CertificateIssued(cert_no=cert.cert_no, verify_code=cert.verify_code)
 
-    def all(self) -> list:  # type: ignore[type-arg]
+    def all(self) -> list[Callable[..., Any]]:
         return [self.issue]
 
     # ---- steps --------------------------------------------------------------------------------

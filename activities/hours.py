@@ -5,8 +5,10 @@ Every activity is idempotent: Temporal may run it again after a worker dies mid-
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -187,5 +189,5 @@ class HoursActivities:
             raise ValueError(f"declaration {declaration_no} does not exist")
         return declaration
 
-    def all(self) -> list:  # type: ignore[type-arg]
+    def all(self) -> list[Callable[..., Any]]:
         return [self.push_platform, self.submit_declaration, self.apply_review]

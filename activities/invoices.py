@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -131,7 +132,7 @@ class InvoiceActivities:
     async def reverse_for_refund(self, order_no: str, refund_no: str, amount_cents: int) -> str | None:
         return await reverse_for_refund(self.sessionmaker, order_no, refund_no, amount_cents)
 
-    def all(self) -> list:  # type: ignore[type-arg]
+    def all(self) -> list[Callable[..., Any]]:
         return [
             self.record_application,
             self.close_application,

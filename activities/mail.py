@@ -12,8 +12,10 @@ so mail clients show such a repeat as one mail.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
+from typing import Any
 
 import aiosmtplib
 from temporalio import activity
@@ -36,7 +38,7 @@ class MailActivities:
         pdf = (self.settings.files_dir / mail.pdf_path).read_bytes()
         await send_mail(self.settings, invoice_message(self.settings, mail, pdf))
 
-    def all(self) -> list:  # type: ignore[type-arg]
+    def all(self) -> list[Callable[..., Any]]:
         return [self.send_invoice]
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -209,7 +211,7 @@ class OrderActivities:
             await reverse_for_refund(self.sessionmaker, req.order_no, req.refund_no, req.amount_cents)
         return RefundDone(refund_no=req.refund_no, amount_cents=receipt.amount_cents, refunded_at=receipt.refunded_at)
 
-    def all(self) -> list:  # type: ignore[type-arg]
+    def all(self) -> list[Callable[..., Any]]:
         return [
             self.record_order,
             self.open_trade,

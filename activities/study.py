@@ -7,7 +7,9 @@ touches an enrollment that is still unstudied, and progress never moves backward
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -169,5 +171,5 @@ class StudyActivities:
                 ok=True, order_no=order.order_no, trade_no=order.trade_no, amount_cents=enrollment.price_cents
             )
 
-    def all(self) -> list:  # type: ignore[type-arg]
+    def all(self) -> list[Callable[..., Any]]:
         return [self.claim, self.record_progress, self.swap, self.withdraw]

@@ -6,6 +6,7 @@ Only these activities write a task's process columns; the inbox API writes nothi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -100,5 +101,5 @@ class TaskActivities:
                 await add_event(session, task_id, action, actor_id, comment)
             await session.commit()
 
-    def all(self) -> list:  # type: ignore[type-arg]
+    def all(self) -> list[Callable[..., Any]]:
         return [self.open, self.close, self.remind, self.mark_overdue]

@@ -69,7 +69,7 @@ class OrderInvoiceRow:
         return self.state in (InvoiceState.AVAILABLE, InvoiceState.REJECTED)
 
 
-def paid_orders_query(trainee_id: int):  # type: ignore[no-untyped-def]
+def paid_orders_query(trainee_id: int):
     return select(Order).where(Order.trainee_id == trainee_id, Order.status == OrderStatus.PAID)
 
 

@@ -45,7 +45,7 @@ async def _cached(key: tuple[Any, ...], load: Callable[[], Awaitable[T]]) -> T:
     now = time.monotonic()
     hit = _entries.get(key)
     if hit is not None and hit[0] > now:
-        return hit[1]  # type: ignore[no-any-return]
+        return hit[1]
     value = await load()
     _entries[key] = (now + CACHE_SECONDS, value)
     return value

@@ -119,7 +119,7 @@ async def worker(
 
 
 @pytest_asyncio.fixture(scope="session")
-async def app(settings: Settings, temporal_client: Client, sessionmaker: object, worker: None):  # type: ignore[no-untyped-def]
+async def app(settings: Settings, temporal_client: Client, sessionmaker: object, worker: None):
     from api.app import create_app
 
     application = create_app(settings, temporal_client=temporal_client)
@@ -128,7 +128,7 @@ async def app(settings: Settings, temporal_client: Client, sessionmaker: object,
 
 
 @pytest_asyncio.fixture(scope="session")
-async def live_server(app, settings: Settings, web_port: int) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
+async def live_server(app, settings: Settings, web_port: int) -> AsyncIterator[str]:
     """The same app on a real port, for the browser and for the simulator's notifications."""
     import uvicorn
 
@@ -143,7 +143,7 @@ async def live_server(app, settings: Settings, web_port: int) -> AsyncIterator[s
 
 
 @pytest_asyncio.fixture
-async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test", follow_redirects=False) as c:
         await c.get("/login")  # receives the CSRF cookie
@@ -181,7 +181,7 @@ CHROMIUM_ARGS = [
 
 
 @pytest_asyncio.fixture(scope="session")
-async def browser():  # type: ignore[no-untyped-def]
+async def browser():
     """Debian's Chromium driven by Playwright (no browser download is possible here)."""
     from playwright.async_api import async_playwright
 
@@ -204,7 +204,7 @@ DEVICES: dict[str, dict[str, object]] = {
 
 
 @pytest_asyncio.fixture(params=list(DEVICES))
-async def page(request: pytest.FixtureRequest, browser, live_server: str):  # type: ignore[no-untyped-def]
+async def page(request: pytest.FixtureRequest, browser, live_server: str):
     context = await browser.new_context(base_url=live_server, locale="zh-CN", **DEVICES[request.param])
     context.set_default_timeout(15_000)
     pg = await context.new_page()
@@ -213,7 +213,7 @@ async def page(request: pytest.FixtureRequest, browser, live_server: str):  # ty
 
 
 @pytest.fixture(scope="session")
-def mailcatcher(settings: Settings):  # type: ignore[no-untyped-def]
+def mailcatcher(settings: Settings):
     """The mail catcher, in-process, where the app sends mail (settings.smtp_port); yields its web
     address (JSON list at /api/mails). Mails stay for the session: filter them by recipient."""
     from urllib.parse import urlsplit

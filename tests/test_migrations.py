@@ -18,7 +18,7 @@ async def test_migrations_match_models(tmp_path: Path) -> None:
     await asyncio.to_thread(_migrate, url)
     engine = make_engine(url)
 
-    def diff(sync_conn):  # type: ignore[no-untyped-def]
+    def diff(sync_conn):
         ctx = MigrationContext.configure(sync_conn, opts={"compare_type": True})
         return compare_metadata(ctx, Base.metadata)
 

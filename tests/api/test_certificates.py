@@ -36,19 +36,19 @@ def pdftotext(pdf: bytes) -> str:
 
 
 @asynccontextmanager
-async def signed_in(app, user) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def signed_in(app, user) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
         await login_trainee(c, user)
         yield c
 
 
 @pytest.fixture
-async def trainee(sessionmaker):  # type: ignore[no-untyped-def]
+async def trainee(sessionmaker):
     return await make_trainee(sessionmaker, "证明学员")
 
 
 @pytest.fixture
-async def cert(sessionmaker, settings, trainee) -> Certificate:  # type: ignore[no-untyped-def]
+async def cert(sessionmaker, settings, trainee) -> Certificate:
     enrollment = await make_completed_enrollment(sessionmaker, trainee, "PUB-03")
     return await issue_certificate(sessionmaker, settings, enrollment.id)
 
@@ -58,7 +58,7 @@ async def cert(sessionmaker, settings, trainee) -> Certificate:  # type: ignore[
 
 async def test_issue_twice_gives_one_certificate_one_number_one_pdf(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, trainee
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     enrollment = await make_completed_enrollment(sessionmaker, trainee, "PUB-04")
     acts = CertificateActivities(sessionmaker, settings)
     # three at once (a duplicate call racing the first), then a retry after the fact
@@ -81,7 +81,7 @@ async def test_issue_twice_gives_one_certificate_one_number_one_pdf(
     assert first.cert_no in pdftotext(stored[0].read_bytes())
 
 
-async def test_numbers_differ_between_certificates(sessionmaker, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_numbers_differ_between_certificates(sessionmaker, settings) -> None:
     trainees = [await make_trainee(sessionmaker) for _ in range(3)]
     enrollments = [await make_completed_enrollment(sessionmaker, t, "PUB-05") for t in trainees]
     acts = CertificateActivities(sessionmaker, settings)
@@ -89,7 +89,7 @@ async def test_numbers_differ_between_certificates(sessionmaker, settings) -> No
     assert len({i.cert_no for i in issued}) == 3 and len({i.verify_code for i in issued}) == 3
 
 
-async def test_issue_refuses_a_course_not_yet_studied_to_the_end(sessionmaker, settings, trainee) -> None:  # type: ignore[no-untyped-def]
+async def test_issue_refuses_a_course_not_yet_studied_to_the_end(sessionmaker, settings, trainee) -> None:
     enrollment = await make_completed_enrollment(sessionmaker, trainee, "IT-01")
     async with sessionmaker() as s:
         row = await s.get(Enrollment, enrollment.id)
@@ -123,7 +123,7 @@ class IssueByName:
 
 async def test_the_worker_serves_certificates_issue(
     temporal_client: Client, worker: None, sessionmaker, settings, trainee
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     enrollment = await make_completed_enrollment(sessionmaker, trainee, "IT-02")
     queue = f"{settings.task_queue}-cert-caller"
     async with Worker(temporal_client, task_queue=queue, workflows=[IssueByName]):
@@ -140,7 +140,7 @@ async def test_the_worker_serves_certificates_issue(
 # ---- 证明档案, 预览, 打印 --------------------------------------------------------------------------
 
 
-async def test_archive_lists_the_certificate_with_its_facts(app, trainee, cert: Certificate) -> None:  # type: ignore[no-untyped-def]
+async def test_archive_lists_the_certificate_with_its_facts(app, trainee, cert: Certificate) -> None:
     async with signed_in(app, trainee) as c:
         page = await c.get("/my/certificates")
     assert page.status_code == 200
@@ -151,13 +151,13 @@ async def test_archive_lists_the_certificate_with_its_facts(app, trainee, cert: 
     assert f"/my/certificates/{cert.id}/preview" in text
 
 
-async def test_archive_is_empty_for_a_trainee_without_completed_courses(app, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_archive_is_empty_for_a_trainee_without_completed_courses(app, sessionmaker) -> None:
     async with signed_in(app, await make_trainee(sessionmaker)) as c:
         page = await c.get("/my/certificates")
     assert "暂无已完成课程的学习证明" in page.text
 
 
-async def test_a_course_just_finished_shows_its_certificate_in_the_making(app, sessionmaker, trainee) -> None:  # type: ignore[no-untyped-def]
+async def test_a_course_just_finished_shows_its_certificate_in_the_making(app, sessionmaker, trainee) -> None:
     await make_completed_enrollment(sessionmaker, trainee, "ECO-03")
     async with signed_in(app, trainee) as c:
         page = await c.get("/my/certificates")
@@ -165,7 +165,7 @@ async def test_a_course_just_finished_shows_its_certificate_in_the_making(app, s
     assert "暂无已完成课程的学习证明" not in page.text
 
 
-async def test_preview_shows_the_certificate_and_the_print_button(app, trainee, cert: Certificate) -> None:  # type: ignore[no-untyped-def]
+async def test_preview_shows_the_certificate_and_the_print_button(app, trainee, cert: Certificate) -> None:
     async with signed_in(app, trainee) as c:
         full = await c.get(f"/my/certificates/{cert.id}/preview")
         popup = await c.get(f"/my/certificates/{cert.id}/preview", headers=htmx(c))
@@ -176,7 +176,7 @@ async def test_preview_shows_the_certificate_and_the_print_button(app, trainee, 
         assert f'href="/my/certificates/{cert.id}.pdf"' in page.text and ">打印</a>" in page.text
 
 
-async def test_print_serves_the_stored_pdf_inline(app, trainee, cert: Certificate) -> None:  # type: ignore[no-untyped-def]
+async def test_print_serves_the_stored_pdf_inline(app, trainee, cert: Certificate) -> None:
     async with signed_in(app, trainee) as c:
         resp = await c.get(f"/my/certificates/{cert.id}.pdf")
     assert resp.status_code == 200
@@ -187,7 +187,7 @@ async def test_print_serves_the_stored_pdf_inline(app, trainee, cert: Certificat
     assert f"/verify/{cert.verify_code}" in text
 
 
-async def test_another_trainee_gets_not_found(app, sessionmaker, cert: Certificate) -> None:  # type: ignore[no-untyped-def]
+async def test_another_trainee_gets_not_found(app, sessionmaker, cert: Certificate) -> None:
     async with signed_in(app, await make_trainee(sessionmaker)) as other:
         for url in (f"/my/certificates/{cert.id}.pdf", f"/my/certificates/{cert.id}/preview"):
             resp = await other.get(url)
@@ -206,7 +206,7 @@ async def test_pages_need_a_login(client: httpx.AsyncClient, cert: Certificate) 
 
 async def test_verify_page_is_public_and_shows_what_a_verifier_needs(
     client: httpx.AsyncClient, trainee, cert: Certificate
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     page = await client.get(f"/verify/{cert.verify_code}")
     assert page.status_code == 200
     text = page.text
@@ -224,7 +224,7 @@ async def test_unknown_code_is_not_found_in_chinese(client: httpx.AsyncClient) -
 # ---- 撤销 ----------------------------------------------------------------------------------------
 
 
-async def test_admin_revokes_and_everyone_sees_it(app, sessionmaker, trainee, cert: Certificate) -> None:  # type: ignore[no-untyped-def]
+async def test_admin_revokes_and_everyone_sees_it(app, sessionmaker, trainee, cert: Certificate) -> None:
     admin = await make_staff(sessionmaker, Role.ADMIN)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as staff:
         await login_staff(staff, admin)
@@ -251,7 +251,7 @@ async def test_admin_revokes_and_everyone_sees_it(app, sessionmaker, trainee, ce
         assert pdf.status_code == 410 and "已撤销" in pdf.text
 
 
-async def test_only_admins_may_revoke(app, sessionmaker, cert: Certificate) -> None:  # type: ignore[no-untyped-def]
+async def test_only_admins_may_revoke(app, sessionmaker, cert: Certificate) -> None:
     finance = await make_staff(sessionmaker, Role.FINANCE)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as staff:
         await login_staff(staff, finance)

@@ -65,19 +65,19 @@ async def submit(
     )
 
 
-def stored_files(settings) -> list[Path]:  # type: ignore[no-untyped-def]
+def stored_files(settings) -> list[Path]:
     folder = settings.files_dir / "authorizations"
     return sorted(folder.iterdir()) if folder.exists() else []
 
 
-async def qualification_rows(sessionmaker, credit_code: str) -> list[UnitQualification]:  # type: ignore[no-untyped-def]
+async def qualification_rows(sessionmaker, credit_code: str) -> list[UnitQualification]:
     async with sessionmaker() as s:
         return list(
             (await s.scalars(select(UnitQualification).where(UnitQualification.credit_code == credit_code))).all()
         )
 
 
-async def approved_unit(app, client, sessionmaker, settings, unit_name: str) -> str:  # type: ignore[no-untyped-def]
+async def approved_unit(app, client, sessionmaker, settings, unit_name: str) -> str:
     """The signed-in trainee applies for `unit_name`; the platform admin approves it in the inbox."""
     code = fresh_code()
     resp = await submit(client, unit_name, code, png_bytes())
@@ -93,7 +93,7 @@ async def approved_unit(app, client, sessionmaker, settings, unit_name: str) -> 
 # ---- qualification ---------------------------------------------------------------------------
 
 
-async def test_submission_goes_under_review_with_a_reencoded_image(client, sessionmaker, settings, app) -> None:  # type: ignore[no-untyped-def]
+async def test_submission_goes_under_review_with_a_reencoded_image(client, sessionmaker, settings, app) -> None:
     user = await make_trainee(sessionmaker)
     await trainee_client(client, user)
     page = await client.get("/my/group-invoicing")
@@ -154,7 +154,7 @@ async def test_submission_goes_under_review_with_a_reencoded_image(client, sessi
         ("no file", "某单位", "CODE", None, "", "请上传委托书文件"),
     ],
 )
-async def test_refused_submission_stores_nothing(  # type: ignore[no-untyped-def]
+async def test_refused_submission_stores_nothing(
     client, sessionmaker, settings, temporal_client: Client, case, unit_name, tax_id, content, filename, message
 ) -> None:
     await trainee_client(client, await make_trainee(sessionmaker))
@@ -181,7 +181,7 @@ async def test_refused_submission_stores_nothing(  # type: ignore[no-untyped-def
         await temporal_client.get_workflow_handle(qualification_workflow_id(code, 1)).describe()
 
 
-async def test_rejected_unit_applies_again_and_is_approved(client, sessionmaker, settings, app) -> None:  # type: ignore[no-untyped-def]
+async def test_rejected_unit_applies_again_and_is_approved(client, sessionmaker, settings, app) -> None:
     await trainee_client(client, await make_trainee(sessionmaker))
     code = fresh_code()
     assert (await submit(client, "某事业单位", code, png_bytes())).status_code == 204
@@ -210,7 +210,7 @@ async def test_rejected_unit_applies_again_and_is_approved(client, sessionmaker,
     assert again.status_code == 422 and "已通过集体开票审核" in again.text
 
 
-async def test_a_reviewer_of_another_queue_cannot_decide(client, sessionmaker, settings, app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_reviewer_of_another_queue_cannot_decide(client, sessionmaker, settings, app) -> None:
     await trainee_client(client, await make_trainee(sessionmaker))
     code = fresh_code()
     assert (await submit(client, "另一单位", code, png_bytes())).status_code == 204
@@ -225,13 +225,13 @@ async def test_a_reviewer_of_another_queue_cannot_decide(client, sessionmaker, s
     [row] = await qualification_rows(sessionmaker, code)
     assert row.status == "under_review"
     async with sessionmaker() as s:
-        assert (await s.get(ReviewTask, task.id)).status == "open"  # type: ignore[union-attr]
+        assert (await s.get(ReviewTask, task.id)).status == "open"
 
 
 # ---- unit invoice ----------------------------------------------------------------------------
 
 
-async def test_unit_invoice_needs_an_approved_unit(client, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_unit_invoice_needs_an_approved_unit(client, sessionmaker) -> None:
     unit = unique_unit()
     user = await unit_member(sessionmaker, unit)
     order_no = await paid_order(sessionmaker, user.id, "PUB-02")
@@ -252,7 +252,7 @@ async def test_unit_invoice_needs_an_approved_unit(client, sessionmaker) -> None
         assert await s.get(InvoicedOrder, order_no) is None
 
 
-async def test_unit_invoice_from_query_to_issued(client, sessionmaker, settings, app) -> None:  # type: ignore[no-untyped-def]
+async def test_unit_invoice_from_query_to_issued(client, sessionmaker, settings, app) -> None:
     unit = unique_unit("湖南省某某医院")
     applicant = await unit_member(sessionmaker, unit, "经办人")
     colleague = await unit_member(sessionmaker, unit, "同事")
@@ -335,7 +335,7 @@ async def test_unit_invoice_from_query_to_issued(client, sessionmaker, settings,
         assert "已开票" in records.text
         async with sessionmaker() as s:
             issued = await s.get(UnitInvoiceApplication, application.application_no)
-            invoice = await s.scalar(select(Invoice).where(Invoice.invoice_no == issued.invoice_no))  # type: ignore[union-attr]
+            invoice = await s.scalar(select(Invoice).where(Invoice.invoice_no == issued.invoice_no))
         assert issued is not None and issued.invoice_no and issued.invoice_no in records.text
         assert invoice is not None and (invoice.source, invoice.amount_cents) == ("unit", 15000)
         pdf = await client.get(f"/my/group-invoicing/records/{application.application_no}/pdf")
@@ -345,7 +345,7 @@ async def test_unit_invoice_from_query_to_issued(client, sessionmaker, settings,
         assert mail["attachments"][0]["content_type"] == "application/pdf"
 
 
-async def test_rejected_unit_invoice_frees_the_orders(client, sessionmaker, settings, app) -> None:  # type: ignore[no-untyped-def]
+async def test_rejected_unit_invoice_frees_the_orders(client, sessionmaker, settings, app) -> None:
     unit = unique_unit()
     applicant = await unit_member(sessionmaker, unit)
     order_no = await paid_order(sessionmaker, applicant.id, "ECO-01")
@@ -374,7 +374,7 @@ async def test_rejected_unit_invoice_frees_the_orders(client, sessionmaker, sett
     assert order_no in query.text  # free to be invoiced again
 
 
-async def test_unit_invoice_refusals(client, sessionmaker, settings, app) -> None:  # type: ignore[no-untyped-def]
+async def test_unit_invoice_refusals(client, sessionmaker, settings, app) -> None:
     unit = unique_unit()
     applicant = await unit_member(sessionmaker, unit)
     order_no = await paid_order(sessionmaker, applicant.id, "ECO-02")

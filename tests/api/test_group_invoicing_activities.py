@@ -59,7 +59,7 @@ def application(no: str, applicant_id: int, qid: int, lines: list[UnitInvoiceLin
     )
 
 
-async def test_two_applications_racing_for_one_order_leave_it_on_one(sessionmaker, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_two_applications_racing_for_one_order_leave_it_on_one(sessionmaker, settings) -> None:
     acts = GroupInvoicingActivities(sessionmaker)
     member = await unit_member(sessionmaker, unique_unit())
     a = await paid_order(sessionmaker, member.id, "PUB-01")
@@ -92,7 +92,7 @@ async def test_two_applications_racing_for_one_order_leave_it_on_one(sessionmake
     assert (await acts.record_unit_invoice(winner)).taken_order_nos == []
 
 
-async def test_issue_twice_numbers_once_and_rejection_frees_orders(sessionmaker, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_issue_twice_numbers_once_and_rejection_frees_orders(sessionmaker, settings) -> None:
     acts = GroupInvoicingActivities(sessionmaker)
     issuing = UnitInvoicingActivities(sessionmaker, settings)
     member = await unit_member(sessionmaker, unique_unit())

@@ -34,7 +34,7 @@ BUSY = "系统繁忙，请稍后再试"
 
 
 @pytest.fixture
-async def trainee_client(client: httpx.AsyncClient, sessionmaker):  # type: ignore[no-untyped-def]
+async def trainee_client(client: httpx.AsyncClient, sessionmaker):
     user = await make_trainee(sessionmaker)
     await login_trainee(client, user)
     await enter_school(client)
@@ -59,7 +59,7 @@ def _form_fields(dependant: Any) -> list[tuple[str, Any]]:
     return fields
 
 
-def test_every_form_field_of_every_route_has_a_limit_within_its_column(app) -> None:  # type: ignore[no-untyped-def]
+def test_every_form_field_of_every_route_has_a_limit_within_its_column(app) -> None:
     undeclared = []
     for route in app.routes:
         if not isinstance(route, APIRoute):
@@ -87,7 +87,7 @@ def test_every_form_field_of_every_route_has_a_limit_within_its_column(app) -> N
 
 async def test_a_10000_character_invoice_title_is_refused_and_nothing_is_stored(
     client: httpx.AsyncClient, sessionmaker
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     user = await make_trainee(sessionmaker, "长抬头")
     await login_trainee(client, user)
     order_no = await paid_order(sessionmaker, user.id, "PUB-02")
@@ -112,7 +112,7 @@ async def test_a_10000_character_invoice_title_is_refused_and_nothing_is_stored(
 # ---- numbers out of range ------------------------------------------------------------------------------
 
 
-async def test_a_course_id_of_2_to_the_63_is_refused_with_a_message(trainee_client, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_a_course_id_of_2_to_the_63_is_refused_with_a_message(trainee_client, sessionmaker) -> None:
     client = trainee_client
     data = {"course_ids": [str(2**63)], "training_year": str(YEAR), "training_type": "in_post"}
     resp = await client.post("/orders", data=data, headers=htmx(client))
@@ -127,7 +127,7 @@ async def test_a_course_id_of_2_to_the_63_is_refused_with_a_message(trainee_clie
         )
 
 
-async def test_ids_out_of_range_in_paths_and_pages_answer_not_500(trainee_client) -> None:  # type: ignore[no-untyped-def]
+async def test_ids_out_of_range_in_paths_and_pages_answer_not_500(trainee_client) -> None:
     client = trainee_client
     withdraw = await client.post(f"/my/courses/{2**63}/withdraw", headers=htmx(client))
     assert withdraw.status_code == 404 and MESSAGES["NotFound"] in withdraw.text
@@ -139,7 +139,7 @@ async def test_ids_out_of_range_in_paths_and_pages_answer_not_500(trainee_client
     assert catalog.status_code == 422 and "课程类目不能超过10个字符" in catalog.text
 
 
-async def test_an_hours_value_of_10000_digits_is_refused_with_a_message(client, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_an_hours_value_of_10000_digits_is_refused_with_a_message(client, sessionmaker) -> None:
     user = await make_trainee(sessionmaker, "学时")
     await login_trainee(client, user)
     data = {
@@ -170,7 +170,7 @@ def _dead_port() -> int:
 
 
 @pytest.fixture
-async def dead_temporal_client(settings, sessionmaker) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def dead_temporal_client(settings, sessionmaker) -> AsyncIterator[httpx.AsyncClient]:
     """The app with a Temporal client pointed at a dead port (a dev server restarting)."""
     from api.app import create_app
 
@@ -207,7 +207,7 @@ async def _enrollment(maker: async_sessionmaker[AsyncSession], trainee_id: int) 
 
 async def test_withdraw_and_checkout_while_temporal_is_unreachable_answer_503_and_change_nothing(
     dead_temporal_client, sessionmaker
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     client = dead_temporal_client
     user = await make_trainee(sessionmaker, "断线")
     await login_trainee(client, user)
@@ -220,7 +220,7 @@ async def test_withdraw_and_checkout_while_temporal_is_unreachable_answer_503_an
     plain = await client.post(f"/my/courses/{enrollment_id}/withdraw", headers=csrf(client))
     assert plain.status_code == 503 and BUSY in plain.text and "<html" in plain.text.lower()
     async with sessionmaker() as s:
-        assert (await s.get(Enrollment, enrollment_id)).status == EnrollmentStatus.NOT_STARTED  # type: ignore[union-attr]
+        assert (await s.get(Enrollment, enrollment_id)).status == EnrollmentStatus.NOT_STARTED
 
     cid = await course_id(sessionmaker, "PUB-02")
     data = {"course_ids": [str(cid)], "training_year": str(YEAR), "training_type": "in_post", "checkout_key": "k1"}
@@ -234,7 +234,7 @@ async def test_withdraw_and_checkout_while_temporal_is_unreachable_answer_503_an
         )
 
 
-async def test_an_rpc_error_from_temporal_answers_503(app, client, sessionmaker, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_an_rpc_error_from_temporal_answers_503(app, client, sessionmaker, monkeypatch) -> None:
     """A connected client whose server went away raises RPCError (tcp connect error)."""
     user = await make_trainee(sessionmaker, "重启")
     await login_trainee(client, user)
@@ -247,7 +247,7 @@ async def test_an_rpc_error_from_temporal_answers_503(app, client, sessionmaker,
     resp = await client.post(f"/my/courses/{enrollment_id}/withdraw", headers=htmx(client))
     assert resp.status_code == 503 and BUSY in resp.text
     async with sessionmaker() as s:
-        assert (await s.get(Enrollment, enrollment_id)).status == EnrollmentStatus.NOT_STARTED  # type: ignore[union-attr]
+        assert (await s.get(Enrollment, enrollment_id)).status == EnrollmentStatus.NOT_STARTED
 
 
 # ---- idempotent checkout ------------------------------------------------------------------------------
@@ -260,7 +260,7 @@ def _order_no(resp: httpx.Response) -> str:
     return found.group(1)
 
 
-async def test_a_checkout_form_sent_again_answers_with_the_same_order(trainee_client, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_a_checkout_form_sent_again_answers_with_the_same_order(trainee_client, sessionmaker) -> None:
     client = trainee_client
     cid = await course_id(sessionmaker, "AGR-01")
     cart = await client.get(f"/buy/{cid}")
@@ -282,7 +282,7 @@ async def test_a_checkout_form_sent_again_answers_with_the_same_order(trainee_cl
         assert await s.scalar(select(func.count()).select_from(Order).where(Order.trainee_id == client.user.id)) == 1
 
 
-async def test_ten_parallel_checkouts_of_one_course_make_one_order(trainee_client, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_ten_parallel_checkouts_of_one_course_make_one_order(trainee_client, sessionmaker) -> None:
     client = trainee_client
     cid = await course_id(sessionmaker, "AGR-02")
     data = {"course_ids": [str(cid)], "training_year": str(YEAR), "training_type": "in_post"}
@@ -318,7 +318,7 @@ async def test_ten_parallel_checkouts_of_one_course_make_one_order(trainee_clien
 
 async def test_a_claim_whose_checkout_died_before_starting_the_order_is_taken_over(
     trainee_client, sessionmaker
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """The web process was killed between claiming the course and starting the order: after a short
     while the claim is void, and the trainee can check the course out (no order is stuck open)."""
     from datetime import timedelta
@@ -352,7 +352,7 @@ async def test_a_claim_whose_checkout_died_before_starting_the_order_is_taken_ov
 
 async def test_a_retry_after_the_web_died_between_claim_and_start_starts_that_same_order(
     trainee_client, sessionmaker
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """The first try claimed its number and died before starting the order; the browser's retry
     (same form, same key) starts the order under that number, once."""
     from datetime import UTC, datetime
@@ -381,7 +381,7 @@ async def test_a_retry_after_the_web_died_between_claim_and_start_starts_that_sa
         assert await s.scalar(select(func.count()).select_from(Order).where(Order.trainee_id == client.user.id)) == 1
 
 
-async def test_a_heartbeat_with_numbers_out_of_range_is_refused_not_a_500(trainee_client) -> None:  # type: ignore[no-untyped-def]
+async def test_a_heartbeat_with_numbers_out_of_range_is_refused_not_a_500(trainee_client) -> None:
     client = trainee_client
     for body in (
         '{"session_id": "s", "chapter_id": 9223372036854775808, "position": 1}',

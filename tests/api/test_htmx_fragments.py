@@ -106,7 +106,7 @@ def is_fragment(resp: httpx.Response) -> bool:
 
 
 @pytest.fixture
-async def trainee(client: httpx.AsyncClient, sessionmaker):  # type: ignore[no-untyped-def]
+async def trainee(client: httpx.AsyncClient, sessionmaker):
     user = await make_trainee(sessionmaker, "片段")
     await login_trainee(client, user)
     await enter_school(client)
@@ -114,7 +114,7 @@ async def trainee(client: httpx.AsyncClient, sessionmaker):  # type: ignore[no-u
     return client
 
 
-async def test_course_filters_and_search_swap_the_results(trainee, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_course_filters_and_search_swap_the_results(trainee, sessionmaker) -> None:
     client = trainee
     async with sessionmaker() as s:
         course = await s.scalar(select(Course).where(Course.code == "AGR-01", Course.school_id == 1))
@@ -136,7 +136,7 @@ async def test_course_filters_and_search_swap_the_results(trainee, sessionmaker)
     assert is_fragment(nothing) and "没有符合条件的课程" in nothing.text
 
 
-async def test_cart_add_count_and_remove(trainee, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_cart_add_count_and_remove(trainee, sessionmaker) -> None:
     client = trainee
     [cid] = await course_ids(sessionmaker, "PUB-02")
     added = await client.post("/cart/items", data={"course_id": str(cid)}, headers=htmx(client))
@@ -158,7 +158,7 @@ async def test_login_poll_swaps_the_qr_state(client: httpx.AsyncClient) -> None:
     assert "<form" not in poll.text and "portal" not in poll.text.lower() or poll.text.strip()
 
 
-async def test_checkout_cashier_qr_status_and_cancel(trainee, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_checkout_cashier_qr_status_and_cancel(trainee, sessionmaker) -> None:
     client = trainee
     [first, second] = await course_ids(sessionmaker, "PUB-05", "IT-01")
     resp = await checkout(client, [first])
@@ -185,7 +185,7 @@ async def test_checkout_cashier_qr_status_and_cancel(trainee, sessionmaker) -> N
     assert closed.status_code < 300 and "已取消" in closed.text and "<html" not in closed.text
 
 
-async def test_swap_answers_with_a_redirect(trainee, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_swap_answers_with_a_redirect(trainee, sessionmaker) -> None:
     client = trainee
     enrollment = await make_enrollment(sessionmaker, client.user.id, "PUB-01", completed=False)
     swap_page = await client.get(f"/my/courses/{enrollment.id}/swap")
@@ -198,7 +198,7 @@ async def test_swap_answers_with_a_redirect(trainee, sessionmaker) -> None:  # t
     assert swapped.headers.get("HX-Redirect") == "/my/courses?notice=swapped"
 
 
-async def test_certificate_list_and_preview(trainee, sessionmaker, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_certificate_list_and_preview(trainee, sessionmaker, settings) -> None:
     client = trainee
     enrollment = await make_completed_enrollment(sessionmaker, client.user, "PUB-04")
     cert = await issue_certificate(sessionmaker, settings, enrollment.id)
@@ -209,7 +209,7 @@ async def test_certificate_list_and_preview(trainee, sessionmaker, settings) -> 
     assert is_fragment(preview) and cert.cert_no in preview.text and "打印" in preview.text
 
 
-async def test_invoice_apply_and_cancel(trainee, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_invoice_apply_and_cancel(trainee, sessionmaker) -> None:
     client = trainee
     order_no = await paid_order(sessionmaker, client.user.id, "PUB-03")
     data = {"order_nos": [order_no], "title_type": "personal", "title": "片段测试", "tax_id": "",
@@ -225,7 +225,7 @@ async def test_invoice_apply_and_cancel(trainee, sessionmaker) -> None:  # type:
     assert cancelled.status_code == 204 and cancelled.headers.get("HX-Redirect") == "/my/invoices?done=cancelled"
 
 
-async def test_hours_record_save_edit_submit_withdraw_delete(trainee, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_hours_record_save_edit_submit_withdraw_delete(trainee, sessionmaker) -> None:
     client = trainee
     day = (date.today() - timedelta(days=3)).isoformat()
     form = {"training_name": "片段测试线下培训", "organiser": "湖南省人社厅", "start_date": day, "end_date": day,

@@ -31,7 +31,7 @@ _schools = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-async def probe_worker(temporal_client: Client, sessionmaker) -> AsyncIterator[None]:  # type: ignore[no-untyped-def]
+async def probe_worker(temporal_client: Client, sessionmaker) -> AsyncIterator[None]:
     worker = Worker(
         temporal_client,
         task_queue=PROBE_QUEUE,
@@ -43,7 +43,7 @@ async def probe_worker(temporal_client: Client, sessionmaker) -> AsyncIterator[N
 
 
 @pytest.fixture
-def staff_client(app):  # type: ignore[no-untyped-def]
+def staff_client(app):
     """A signed-in browser per staff member (each has its own session cookie)."""
 
     return partial(signed_in_staff, app)
@@ -99,7 +99,7 @@ async def add_task(maker: async_sessionmaker[AsyncSession], queue: str, **values
 pytestmark = pytest.mark.usefixtures("probe_worker")
 
 
-async def test_claim_then_approve_records_who_did_what(temporal_client, sessionmaker, staff_client) -> None:  # type: ignore[no-untyped-def]
+async def test_claim_then_approve_records_who_did_what(temporal_client, sessionmaker, staff_client) -> None:
     trainee = await make_trainee(sessionmaker, "送审学员")
     finance = await make_staff(sessionmaker, Role.FINANCE)
     handle, task_id = await start_probe(temporal_client, sessionmaker, Queue.FINANCE, trainee.id, "送审：培训费发票")
@@ -143,7 +143,7 @@ async def test_claim_then_approve_records_who_did_what(temporal_client, sessionm
     assert task is not None and task.decided_by == finance.id and task.decision == "approved"
 
 
-async def test_reject_needs_a_reason_and_the_workflow_refuses_a_second_decision(  # type: ignore[no-untyped-def]
+async def test_reject_needs_a_reason_and_the_workflow_refuses_a_second_decision(
     temporal_client, sessionmaker, staff_client
 ) -> None:
     finance = await make_staff(sessionmaker, Role.FINANCE)
@@ -157,7 +157,7 @@ async def test_reject_needs_a_reason_and_the_workflow_refuses_a_second_decision(
         no_choice = await c.post(f"/staff/tasks/{task_id}/decide", data={"reason": "?"}, headers=htmx(c))
         assert no_choice.status_code == 422 and "请选择审核结果" in no_choice.text
         async with sessionmaker() as s:
-            assert (await s.get(ReviewTask, task_id)).status == "open"  # type: ignore[union-attr]
+            assert (await s.get(ReviewTask, task_id)).status == "open"
 
         rejected = await c.post(
             f"/staff/tasks/{task_id}/decide", data={"decision": "reject", "reason": "抬头填写错误"}, headers=htmx(c)
@@ -171,7 +171,7 @@ async def test_reject_needs_a_reason_and_the_workflow_refuses_a_second_decision(
         assert again.status_code == 422 and "该任务已处理" in again.text
 
 
-async def test_two_reviewers_never_hold_one_task(temporal_client, sessionmaker, staff_client) -> None:  # type: ignore[no-untyped-def]
+async def test_two_reviewers_never_hold_one_task(temporal_client, sessionmaker, staff_client) -> None:
     a = await make_staff(sessionmaker, Role.FINANCE)
     b = await make_staff(sessionmaker, Role.FINANCE)
     handle, task_id = await start_probe(temporal_client, sessionmaker, Queue.FINANCE, None)
@@ -204,7 +204,7 @@ async def test_two_reviewers_never_hold_one_task(temporal_client, sessionmaker, 
     assert await handle.result() == "approved"
 
 
-async def test_a_reviewer_sees_only_their_own_queues(temporal_client, sessionmaker, staff_client) -> None:  # type: ignore[no-untyped-def]
+async def test_a_reviewer_sees_only_their_own_queues(temporal_client, sessionmaker, staff_client) -> None:
     school_id = await new_school(sessionmaker)
     finance = await make_staff(sessionmaker, Role.FINANCE)
     school_reviewer = await make_staff(sessionmaker, Role.SCHOOL_REVIEWER, school_id=school_id)
@@ -231,10 +231,10 @@ async def test_a_reviewer_sees_only_their_own_queues(temporal_client, sessionmak
         listing = await c.get("/staff/tasks")
         assert "本校学时申报" not in listing.text and "财务队列的任务" not in listing.text
     async with sessionmaker() as s:
-        assert (await s.get(ReviewTask, finance_task)).assignee_id is None  # type: ignore[union-attr]
+        assert (await s.get(ReviewTask, finance_task)).assignee_id is None
 
 
-async def test_a_trainee_cannot_reach_the_inbox(client, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_a_trainee_cannot_reach_the_inbox(client, sessionmaker) -> None:
     anonymous = await client.get("/staff/tasks")
     assert anonymous.status_code == 303 and anonymous.headers["location"] == "/staff/login"
     trainee = await make_trainee(sessionmaker)
@@ -246,10 +246,10 @@ async def test_a_trainee_cannot_reach_the_inbox(client, sessionmaker) -> None:  
     claim = await client.post(f"/staff/tasks/{task_id}/claim", headers=htmx(client))
     assert claim.headers.get("HX-Redirect") == "/staff/login"
     async with sessionmaker() as s:
-        assert (await s.get(ReviewTask, task_id)).assignee_id is None  # type: ignore[union-attr]
+        assert (await s.get(ReviewTask, task_id)).assignee_id is None
 
 
-async def test_list_filters_paging_overdue_and_badge(sessionmaker, staff_client) -> None:  # type: ignore[no-untyped-def]
+async def test_list_filters_paging_overdue_and_badge(sessionmaker, staff_client) -> None:
     school_id = await new_school(sessionmaker)
     queue = Queue.school(school_id)
     reviewer = await make_staff(sessionmaker, Role.SCHOOL_REVIEWER, school_id=school_id)
@@ -295,7 +295,7 @@ async def test_list_filters_paging_overdue_and_badge(sessionmaker, staff_client)
         assert "超期的申报" in long_ago.text and "学时申报03" not in long_ago.text
 
 
-async def test_empty_queue_says_so(sessionmaker, staff_client) -> None:  # type: ignore[no-untyped-def]
+async def test_empty_queue_says_so(sessionmaker, staff_client) -> None:
     school_id = await new_school(sessionmaker)
     reviewer = await make_staff(sessionmaker, Role.SCHOOL_REVIEWER, school_id=school_id)
     async with staff_client(reviewer) as c:
@@ -303,7 +303,7 @@ async def test_empty_queue_says_so(sessionmaker, staff_client) -> None:  # type:
         assert (await c.get("/staff/tasks/count")).text == ""  # the badge hides
 
 
-async def test_undecided_task_is_reminded_then_flagged_overdue_by_the_workflow_timer(  # type: ignore[no-untyped-def]
+async def test_undecided_task_is_reminded_then_flagged_overdue_by_the_workflow_timer(
     time_env, sessionmaker, staff_client
 ) -> None:
     """The real task activities against the database, on the time-skipping server: no cron anywhere."""

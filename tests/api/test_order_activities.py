@@ -14,7 +14,7 @@ from gateways.simulator import SimulatorGateway
 from tests.support import make_trainee
 
 
-async def test_record_and_apply_payment_twice_enrolls_once(sessionmaker, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_record_and_apply_payment_twice_enrolls_once(sessionmaker, settings) -> None:
     trainee = await make_trainee(sessionmaker)
     gateway = SimulatorGateway(sessionmaker, settings)
     acts = OrderActivities(sessionmaker, gateway)
@@ -30,12 +30,12 @@ async def test_record_and_apply_payment_twice_enrolls_once(sessionmaker, setting
     assert first.enrollment_ids == second.enrollment_ids and len(first.enrollment_ids) == 1
     async with sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(Order).where(Order.order_no == no)) == 1
-        assert (await s.get(Order, no)).status == "paid"  # type: ignore[union-attr]
+        assert (await s.get(Order, no)).status == "paid"
         count = await s.scalar(select(func.count()).select_from(Enrollment).where(Enrollment.order_no == no))
     assert count == 1
 
 
-async def test_refund_with_the_same_number_pays_back_once(sessionmaker, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_refund_with_the_same_number_pays_back_once(sessionmaker, settings) -> None:
     trainee = await make_trainee(sessionmaker)
     gateway = SimulatorGateway(sessionmaker, settings)
     acts = OrderActivities(sessionmaker, gateway)
@@ -61,7 +61,7 @@ async def test_refund_with_the_same_number_pays_back_once(sessionmaker, settings
     assert state is not None and state.state == "REFUND"
 
 
-async def test_a_course_bought_twice_in_parallel_is_enrolled_once_and_its_price_returned(  # type: ignore[no-untyped-def]
+async def test_a_course_bought_twice_in_parallel_is_enrolled_once_and_its_price_returned(
     sessionmaker, settings
 ) -> None:
     """Two orders for the same course and year both passed checkout before either was paid: the
@@ -86,4 +86,4 @@ async def test_a_course_bought_twice_in_parallel_is_enrolled_once_and_its_price_
     async with sessionmaker() as s:
         held = (await s.scalars(select(Enrollment.course_id).where(Enrollment.trainee_id == trainee.id))).all()
         assert sorted(held) == [4, 5]
-        assert (await s.get(Order, second_no)).status == "paid"  # type: ignore[union-attr]
+        assert (await s.get(Order, second_no)).status == "paid"

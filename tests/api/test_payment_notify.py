@@ -150,7 +150,7 @@ async def test_genuine_notification_is_handed_to_the_order_workflow(stub: Stub) 
     assert payment.out_trade_no == f"{ORDER_NO}-alipay"
 
 
-async def test_forged_signature_is_refused(stub: Stub, caplog) -> None:  # type: ignore[no-untyped-def]
+async def test_forged_signature_is_refused(stub: Stub, caplog) -> None:
     resp = await _post(stub, _notice(secret="not-the-provider"))
     assert (resp.status_code, resp.text) == (400, "fail")
     assert stub.temporal.updates == []
@@ -165,7 +165,7 @@ async def test_tampered_amount_is_refused(stub: Stub) -> None:
     assert stub.temporal.updates == []
 
 
-async def test_amount_not_matching_the_order_is_refused(stub: Stub, caplog) -> None:  # type: ignore[no-untyped-def]
+async def test_amount_not_matching_the_order_is_refused(stub: Stub, caplog) -> None:
     resp = await _post(stub, _notice(amount=AMOUNT - 1))  # genuinely signed, wrong amount
     assert (resp.status_code, resp.text) == (400, "fail")
     assert stub.temporal.updates == []
@@ -192,7 +192,7 @@ async def test_finished_workflow_answers_fail_so_the_provider_retries(stub: Stub
     assert resp.text == "fail" and resp.status_code != 200
 
 
-async def _open_trade(stub: Stub, channel: str = "alipay"):  # type: ignore[no-untyped-def]
+async def _open_trade(stub: Stub, channel: str = "alipay"):
     return await stub.gateway.precreate(
         order_no=ORDER_NO,
         channel=channel,

@@ -33,14 +33,14 @@ UNIT_CODE = make_credit_code("12430000MA4L00012")  # 17 characters + the check c
 
 
 @pytest.fixture
-async def trainee(client: httpx.AsyncClient, sessionmaker) -> User:  # type: ignore[no-untyped-def]
+async def trainee(client: httpx.AsyncClient, sessionmaker) -> User:
     user = await make_trainee(sessionmaker, "开票学员")
     await login_trainee(client, user)
     return user
 
 
 @pytest.fixture
-def finance_client(app, sessionmaker):  # type: ignore[no-untyped-def]
+def finance_client(app, sessionmaker):
     @asynccontextmanager
     async def open_() -> AsyncIterator[httpx.AsyncClient]:
         async with staff_client(app, await make_staff(sessionmaker, Role.FINANCE)) as c:
@@ -85,7 +85,7 @@ def row(page: str, order_no: str) -> str:
 
 async def test_apply_approve_issue_and_mail(
     client, trainee, sessionmaker, settings, finance_client, mailcatcher
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     first = await paid_order(sessionmaker, trainee.id, "PUB-02")
     second = await paid_order(sessionmaker, trainee.id, "AGR-01")
     page = (await client.get("/my/invoices")).text
@@ -134,7 +134,7 @@ async def test_apply_approve_issue_and_mail(
         assert body.content == pdf.content
 
 
-async def test_form_refusals_leave_nothing_behind(client, trainee, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_form_refusals_leave_nothing_behind(client, trainee, sessionmaker) -> None:
     order_no = await paid_order(sessionmaker, trainee.id, "PUB-03")
     other = await make_trainee(sessionmaker)
     foreign = await paid_order(sessionmaker, other.id, "PUB-04")
@@ -163,7 +163,7 @@ async def test_form_refusals_leave_nothing_behind(client, trainee, sessionmaker)
         assert count == 0 and await s.get(InvoicedOrder, order_no) is None
 
 
-async def test_an_order_is_never_invoiced_twice(client, trainee, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_an_order_is_never_invoiced_twice(client, trainee, sessionmaker) -> None:
     order_no = await paid_order(sessionmaker, trainee.id, "IT-01")
     assert (await apply(client, [order_no])).status_code == 204
     again = await apply(client, [order_no])
@@ -186,7 +186,7 @@ async def test_an_order_is_never_invoiced_twice(client, trainee, sessionmaker) -
     assert holders == 1 and pending == 2  # IT-01's application and the winner of the race
 
 
-async def test_cancel_while_pending_frees_the_order(client, trainee, sessionmaker, app) -> None:  # type: ignore[no-untyped-def]
+async def test_cancel_while_pending_frees_the_order(client, trainee, sessionmaker, app) -> None:
     order_no = await paid_order(sessionmaker, trainee.id, "ECO-01")
     await apply(client, [order_no])
     application = await application_of(sessionmaker, order_no)
@@ -213,7 +213,7 @@ async def test_cancel_while_pending_frees_the_order(client, trainee, sessionmake
     assert (await apply(client, [order_no])).status_code == 204  # free to apply again
 
 
-async def test_rejection_shows_the_reason_and_allows_a_new_application(  # type: ignore[no-untyped-def]
+async def test_rejection_shows_the_reason_and_allows_a_new_application(
     client, trainee, sessionmaker, finance_client
 ) -> None:
     order_no = await paid_order(sessionmaker, trainee.id, "ECO-02")
@@ -243,7 +243,7 @@ class FakeRefunds:
         return RefundReceipt(refund_no, trade_no, amount_cents, datetime.now(UTC).isoformat())
 
 
-async def test_refund_of_an_invoiced_order_records_a_red_letter_invoice(  # type: ignore[no-untyped-def]
+async def test_refund_of_an_invoiced_order_records_a_red_letter_invoice(
     client, trainee, sessionmaker, finance_client, mailcatcher
 ) -> None:
     order_no = await paid_order(sessionmaker, trainee.id, "PUB-05", "IT-02")
@@ -259,7 +259,7 @@ async def test_refund_of_an_invoiced_order_records_a_red_letter_invoice(  # type
 
     original = await eventually(blue, timeout=60)
     async with sessionmaker() as s:
-        trade_no = (await s.get(Order, order_no)).trade_no  # type: ignore[union-attr]
+        trade_no = (await s.get(Order, order_no)).trade_no
     orders = OrderActivities(sessionmaker, FakeRefunds())  # type: ignore[arg-type]
     withdraw = RefundRequest(
         refund_no=f"W-{order_no}", order_no=order_no, trade_no=trade_no or "", amount_cents=3000, reason="withdraw"

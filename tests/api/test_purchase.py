@@ -34,7 +34,7 @@ async def checkout(
     return await client.post("/orders", data=data, headers=htmx(client))
 
 
-async def pay(client: httpx.AsyncClient, order_no: str, settings, maker, channel: str = "alipay") -> None:  # type: ignore[no-untyped-def]
+async def pay(client: httpx.AsyncClient, order_no: str, settings, maker, channel: str = "alipay") -> None:
     page = await client.post(f"/cashier/{order_no}/next", data={"channel": channel}, headers=htmx(client))
     assert page.status_code == 200, page.text
     trade_no = re.search(r"/paysim/scan/(\w+)", page.text)
@@ -44,7 +44,7 @@ async def pay(client: httpx.AsyncClient, order_no: str, settings, maker, channel
 
 
 @pytest.fixture
-async def trainee_client(client: httpx.AsyncClient, sessionmaker):  # type: ignore[no-untyped-def]
+async def trainee_client(client: httpx.AsyncClient, sessionmaker):
     user = await make_trainee(sessionmaker)
     await login_trainee(client, user)
     await enter_school(client)
@@ -52,7 +52,7 @@ async def trainee_client(client: httpx.AsyncClient, sessionmaker):  # type: igno
     return client
 
 
-async def test_two_courses_bought_and_paid_show_in_my_courses(trainee_client, sessionmaker, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_two_courses_bought_and_paid_show_in_my_courses(trainee_client, sessionmaker, settings) -> None:
     client = trainee_client
     ids = await course_ids(sessionmaker, "PUB-02", "AGR-01")
     for cid in ids:
@@ -81,7 +81,7 @@ async def test_two_courses_bought_and_paid_show_in_my_courses(trainee_client, se
     assert "购物车还是空的" in cart.text  # bought courses leave the cart
 
 
-async def test_checkout_refusals(trainee_client, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_checkout_refusals(trainee_client, sessionmaker) -> None:
     client = trainee_client
     [cid] = await course_ids(sessionmaker, "PUB-03")
     cases = [
@@ -99,7 +99,7 @@ async def test_checkout_refusals(trainee_client, sessionmaker) -> None:  # type:
     assert count == 0  # nothing half-written
 
 
-async def test_course_already_held_for_the_year_is_refused(trainee_client, sessionmaker, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_course_already_held_for_the_year_is_refused(trainee_client, sessionmaker, settings) -> None:
     client = trainee_client
     [cid] = await course_ids(sessionmaker, "PUB-04")
     resp = await checkout(client, [cid])
@@ -119,7 +119,7 @@ async def test_course_already_held_for_the_year_is_refused(trainee_client, sessi
     assert other_year.status_code == 204  # another training year is a separate holding
 
 
-async def test_another_trainees_order_is_not_found(trainee_client, sessionmaker, app) -> None:  # type: ignore[no-untyped-def]
+async def test_another_trainees_order_is_not_found(trainee_client, sessionmaker, app) -> None:
     client = trainee_client
     [cid] = await course_ids(sessionmaker, "PUB-05")
     resp = await checkout(client, [cid])
@@ -138,7 +138,7 @@ async def test_another_trainees_order_is_not_found(trainee_client, sessionmaker,
         assert status.status_code == 404 and MESSAGES["OrderNotFound"] in status.text
 
 
-async def test_cancel_unpaid_order(trainee_client, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_cancel_unpaid_order(trainee_client, sessionmaker) -> None:
     client = trainee_client
     [cid] = await course_ids(sessionmaker, "IT-01")
     resp = await checkout(client, [cid])
@@ -157,14 +157,14 @@ async def test_cancel_unpaid_order(trainee_client, sessionmaker) -> None:  # typ
     assert pay_again.status_code == 422 and "无法支付" in pay_again.text
 
 
-async def test_unsafe_request_without_csrf_token_is_refused(trainee_client, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_unsafe_request_without_csrf_token_is_refused(trainee_client, sessionmaker) -> None:
     client = trainee_client
     [cid] = await course_ids(sessionmaker, "IT-02")
     resp = await client.post("/cart/items", data={"course_id": str(cid)})
     assert resp.status_code == 403
 
 
-async def test_payment_after_close_is_refunded_once_and_shown(trainee_client, sessionmaker, app) -> None:  # type: ignore[no-untyped-def]
+async def test_payment_after_close_is_refunded_once_and_shown(trainee_client, sessionmaker, app) -> None:
     client = trainee_client
     [cid] = await course_ids(sessionmaker, "ECO-03")
     resp = await checkout(client, [cid])
@@ -193,7 +193,7 @@ async def test_payment_after_close_is_refunded_once_and_shown(trainee_client, se
 
 async def test_two_checkouts_drawing_the_same_order_number_both_succeed(
     sessionmaker, temporal_client, settings, worker, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from datetime import UTC, datetime
 
     import api.orders_service as service

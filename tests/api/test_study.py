@@ -22,7 +22,7 @@ from tests.support import csrf, enter_school, eventually, htmx, login_trainee, m
 
 
 @pytest.fixture
-async def trainee_client(client: httpx.AsyncClient, sessionmaker, settings):  # type: ignore[no-untyped-def]
+async def trainee_client(client: httpx.AsyncClient, sessionmaker, settings):
     ensure_test_clip(settings)
     user = await make_trainee(sessionmaker, "学习学员")
     await login_trainee(client, user)
@@ -31,17 +31,17 @@ async def trainee_client(client: httpx.AsyncClient, sessionmaker, settings):  # 
     return client
 
 
-async def chapter_ids(maker, course_id: int) -> list[int]:  # type: ignore[no-untyped-def]
+async def chapter_ids(maker, course_id: int) -> list[int]:
     async with maker() as s:
         query = select(Chapter.id).where(Chapter.course_id == course_id).order_by(Chapter.seq)
         return list((await s.scalars(query)).all())
 
 
-async def post_json(client: httpx.AsyncClient, url: str, body: dict | None = None) -> httpx.Response:  # type: ignore[type-arg]
+async def post_json(client: httpx.AsyncClient, url: str, body: dict | None = None) -> httpx.Response:
     return await client.post(url, json=body or {}, headers=csrf(client))
 
 
-async def beat(client: httpx.AsyncClient, eid: int, view: dict, chapter: int, position: float) -> httpx.Response:  # type: ignore[type-arg]
+async def beat(client: httpx.AsyncClient, eid: int, view: dict, chapter: int, position: float) -> httpx.Response:
     return await post_json(
         client,
         f"/study/{eid}/heartbeat",
@@ -49,7 +49,7 @@ async def beat(client: httpx.AsyncClient, eid: int, view: dict, chapter: int, po
     )
 
 
-async def test_study_a_short_course_in_order_to_completion(trainee_client, sessionmaker, temporal_client) -> None:  # type: ignore[no-untyped-def]
+async def test_study_a_short_course_in_order_to_completion(trainee_client, sessionmaker, temporal_client) -> None:
     client = trainee_client
     course_id = await make_test_course(sessionmaker, durations=(3, 3))
     eid = await enroll(sessionmaker, client.user.id, course_id)
@@ -124,7 +124,7 @@ async def test_study_a_short_course_in_order_to_completion(trainee_client, sessi
     assert "回看" in review.text  # a finished chapter plays for review, nothing is credited
 
 
-async def test_one_course_at_a_time_against_two_simultaneous_first_sessions(trainee_client, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_one_course_at_a_time_against_two_simultaneous_first_sessions(trainee_client, sessionmaker) -> None:
     client = trainee_client
     a = await enroll(sessionmaker, client.user.id, await make_test_course(sessionmaker, durations=(30,)))
     b = await enroll(sessionmaker, client.user.id, await make_test_course(sessionmaker, durations=(30,)))
@@ -142,18 +142,18 @@ async def test_one_course_at_a_time_against_two_simultaneous_first_sessions(trai
     refused = await client.get(f"/study/{other}/start", headers=htmx(client))
     assert refused.status_code == 422 and "需在一个课程全部学完后" in refused.text
     async with sessionmaker() as s:
-        statuses = sorted([(await s.get(Enrollment, a)).status, (await s.get(Enrollment, b)).status])  # type: ignore[union-attr]
+        statuses = sorted([(await s.get(Enrollment, a)).status, (await s.get(Enrollment, b)).status])
     assert statuses == ["not_started", "studying"]  # the refused one stays unstudied
 
 
-async def _course_of(maker, eid: int) -> int:  # type: ignore[no-untyped-def]
+async def _course_of(maker, eid: int) -> int:
     async with maker() as s:
         e = await s.get(Enrollment, eid)
         assert e is not None
         return e.course_id
 
 
-async def test_captcha_image_wrong_and_right_answers(trainee_client, sessionmaker, settings, app) -> None:  # type: ignore[no-untyped-def]
+async def test_captcha_image_wrong_and_right_answers(trainee_client, sessionmaker, settings, app) -> None:
     client = trainee_client
     with patched(settings, captcha_min_seconds=1, captcha_max_seconds=1):
         course_id = await make_test_course(sessionmaker, durations=(60,))

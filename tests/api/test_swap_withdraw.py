@@ -29,7 +29,7 @@ pytestmark = pytest.mark.usefixtures("live_server")
 
 
 @pytest.fixture
-async def trainee_client(client: httpx.AsyncClient, sessionmaker, settings):  # type: ignore[no-untyped-def]
+async def trainee_client(client: httpx.AsyncClient, sessionmaker, settings):
     ensure_test_clip(settings)
     user = await make_trainee(sessionmaker, "换退学员")
     await login_trainee(client, user)
@@ -38,14 +38,14 @@ async def trainee_client(client: httpx.AsyncClient, sessionmaker, settings):  # 
     return client
 
 
-async def title_of(maker, code: str) -> str:  # type: ignore[no-untyped-def]
+async def title_of(maker, code: str) -> str:
     async with maker() as s:
         course = await s.get(Course, await course_id_by_code(maker, code))
         assert course is not None
         return course.title
 
 
-async def test_swap_page_lists_same_major_and_hours_and_swaps(trainee_client, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_swap_page_lists_same_major_and_hours_and_swaps(trainee_client, sessionmaker) -> None:
     client = trainee_client
     agr1, agr2 = await buy(client, sessionmaker, "AGR-01", "AGR-02")  # 农学 8 学时 both
 
@@ -82,7 +82,7 @@ async def test_swap_page_lists_same_major_and_hours_and_swaps(trainee_client, se
     assert f"已换课为《{await title_of(sessionmaker, 'AGR-03')}》" in detail.text
 
 
-async def test_swap_to_another_major_of_the_same_hours_is_refused(trainee_client, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_swap_to_another_major_of_the_same_hours_is_refused(trainee_client, sessionmaker) -> None:
     client = trainee_client
     [pub2] = await buy(client, sessionmaker, "PUB-02")  # 农学 4 学时
     it1 = await course_id_by_code(sessionmaker, "IT-01")  # 信息技术 4 学时
@@ -90,7 +90,7 @@ async def test_swap_to_another_major_of_the_same_hours_is_refused(trainee_client
     assert refused.status_code == 422 and "只能更换同专业下相同学时的课程" in refused.text
 
 
-async def test_withdraw_pressed_twice_refunds_once_and_the_course_can_be_bought_again(  # type: ignore[no-untyped-def]
+async def test_withdraw_pressed_twice_refunds_once_and_the_course_can_be_bought_again(
     trainee_client, sessionmaker
 ) -> None:
     client = trainee_client
@@ -145,7 +145,7 @@ async def test_withdraw_pressed_twice_refunds_once_and_the_course_can_be_bought_
     assert rebuy.status_code == 204, rebuy.text
 
 
-async def test_studied_course_cannot_be_swapped_or_withdrawn(trainee_client, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_studied_course_cannot_be_swapped_or_withdrawn(trainee_client, sessionmaker) -> None:
     client = trainee_client
     course_id = await make_test_course(sessionmaker, durations=(30,))
     twin = await course_id_by_code(sessionmaker, "DEMO-01")  # same school, major (农学) and hours (1)
@@ -171,7 +171,7 @@ class DiesAfterRefund:
     inner: SimulatorGateway
     died: bool = False
 
-    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+    def __getattr__(self, name: str):
         return getattr(self.inner, name)
 
     async def refund(self, *, trade_no: str, refund_no: str, amount_cents: int) -> RefundReceipt:
@@ -182,7 +182,7 @@ class DiesAfterRefund:
         return receipt
 
 
-async def test_refund_after_a_worker_dies_midway_is_still_once(  # type: ignore[no-untyped-def]
+async def test_refund_after_a_worker_dies_midway_is_still_once(
     trainee_client, sessionmaker, settings, temporal_client: Client
 ) -> None:
     client = trainee_client
@@ -194,7 +194,7 @@ async def test_refund_after_a_worker_dies_midway_is_still_once(  # type: ignore[
         assert order is not None and order.trade_no
     gateway = DiesAfterRefund(SimulatorGateway(sessionmaker, settings))
     queue = f"refund-crash-{uuid.uuid4().hex[:6]}"
-    activities = OrderActivities(sessionmaker, gateway)  # type: ignore[arg-type]
+    activities = OrderActivities(sessionmaker, gateway)
     async with Worker(temporal_client, task_queue=queue, workflows=[RefundWorkflow], activities=[activities.refund]):
         req = RefundRequest(f"W-{eid}", order.order_no, order.trade_no, enrollment.price_cents, "withdraw", eid)
         done: RefundDone = await temporal_client.execute_workflow(

@@ -20,7 +20,7 @@ def pdf_text(pdf: bytes) -> str:
     return "".join(out.split())
 
 
-async def test_print_certificate_and_verify_it(page: Page, sessionmaker, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_print_certificate_and_verify_it(page: Page, sessionmaker, settings) -> None:
     trainee = await make_trainee(sessionmaker, "证明学员")
     enrollment = await make_completed_enrollment(sessionmaker, trainee, "AGR-04", training_type="pre_job")
     cert = await issue_certificate(sessionmaker, settings, enrollment.id)
@@ -86,7 +86,7 @@ async def test_print_certificate_and_verify_it(page: Page, sessionmaker, setting
         await verifier.close()
 
 
-async def test_empty_archive(page: Page, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_empty_archive(page: Page, sessionmaker) -> None:
     trainee = await make_trainee(sessionmaker, "新学员")
     await qr_login(page, trainee.name)
     await page.goto("/my/certificates")

@@ -57,7 +57,7 @@ async def staff_decides(browser: Browser, live_server: str, username: str, subje
         await context.close()
 
 
-async def test_non_image_authorization_is_refused_and_nothing_is_stored(page: Page, sessionmaker, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_non_image_authorization_is_refused_and_nothing_is_stored(page: Page, sessionmaker, settings) -> None:
     trainee = await unit_member(sessionmaker, unique_unit(), "上传学员")
     await qr_login(page, trainee.name)
     await enter_school(page)
@@ -79,7 +79,7 @@ async def test_non_image_authorization_is_refused_and_nothing_is_stored(page: Pa
         assert await s.scalar(select(UnitQualification).where(UnitQualification.credit_code == code)) is None
 
 
-async def test_qualification_then_unit_invoice_to_records(  # type: ignore[no-untyped-def]
+async def test_qualification_then_unit_invoice_to_records(
     page: Page, browser: Browser, live_server: str, sessionmaker, settings
 ) -> None:
     unit = unique_unit("湖南省浏览器测试中心")

@@ -15,7 +15,7 @@ from tests.support import make_trainee
 pytestmark = pytest.mark.e2e
 
 
-async def test_declare_offline_hours_and_school_approves(page: Page, browser, live_server, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_declare_offline_hours_and_school_approves(page: Page, browser, live_server, sessionmaker) -> None:
     trainee = await make_trainee(sessionmaker, "线下学员")
     today = today_local()
     await qr_login(page, trainee.name)

@@ -41,7 +41,7 @@ async def finance_page(browser: Browser, live_server: str, username: str) -> Pag
     return staff
 
 
-async def open_task(staff: Page, sessionmaker, trainee_name: str) -> None:  # type: ignore[no-untyped-def]
+async def open_task(staff: Page, sessionmaker, trainee_name: str) -> None:
     """处理 on the task's row; on a busy shared test queue it may sit on a later page: open it directly."""
     row = staff.locator("tr", has_text=f"个人发票 {trainee_name}")
     if await row.count():
@@ -62,7 +62,7 @@ async def reload_until(page: Page, selector: str, text: str, tries: int = 60) ->
     await expect(page.locator(selector)).to_contain_text(text)
 
 
-async def test_apply_for_a_personal_invoice_and_receive_it_by_mail(  # type: ignore[no-untyped-def]
+async def test_apply_for_a_personal_invoice_and_receive_it_by_mail(
     page: Page, browser: Browser, live_server: str, sessionmaker, settings, mailcatcher
 ) -> None:
     trainee = await make_trainee(sessionmaker, "发票学员")
@@ -134,7 +134,7 @@ async def test_apply_for_a_personal_invoice_and_receive_it_by_mail(  # type: ign
     assert pdf.content.startswith(b"%PDF")
 
 
-async def test_rejected_with_a_confirmed_reason_then_a_new_application_cancelled(  # type: ignore[no-untyped-def]
+async def test_rejected_with_a_confirmed_reason_then_a_new_application_cancelled(
     page: Page, browser: Browser, live_server: str, sessionmaker
 ) -> None:
     trainee = await make_trainee(sessionmaker, "驳回学员")

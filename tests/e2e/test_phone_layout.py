@@ -112,7 +112,7 @@ async def staff_login(page: Page, username: str) -> None:
     await page.wait_for_url("**/staff/tasks")
 
 
-async def hours_task(client: httpx.AsyncClient, sessionmaker, trainee_id: int) -> int:  # type: ignore[no-untyped-def]
+async def hours_task(client: httpx.AsyncClient, sessionmaker, trainee_id: int) -> int:
     """A draft hours record, submitted and declared to 湖南农业大学: its review task's id."""
     day = max(date.today() - timedelta(days=3), date(date.today().year, 1, 1)).isoformat()
     form = {
@@ -149,7 +149,7 @@ async def hours_task(client: httpx.AsyncClient, sessionmaker, trainee_id: int) -
     return await eventually(task)
 
 
-async def invoice_task(sessionmaker, application_prefix: str) -> int:  # type: ignore[no-untyped-def]
+async def invoice_task(sessionmaker, application_prefix: str) -> int:
     async def task() -> int | None:
         async with sessionmaker() as s:
             return await s.scalar(
@@ -160,7 +160,7 @@ async def invoice_task(sessionmaker, application_prefix: str) -> int:  # type: i
 
 
 @pytest.mark.parametrize("device", [PHONE, SIDEWAYS], ids=["upright", "sideways"])
-async def test_every_page_fits_a_phone(  # type: ignore[no-untyped-def]
+async def test_every_page_fits_a_phone(
     device: dict[str, Any], browser: Browser, live_server: str, client: httpx.AsyncClient, sessionmaker, settings
 ) -> None:
     trainee = await make_trainee(sessionmaker, "手机学员")
@@ -378,7 +378,7 @@ async def test_every_page_fits_a_phone(  # type: ignore[no-untyped-def]
             await context.close()
 
 
-async def test_navigation_opens_from_the_menu_button(browser: Browser, live_server: str, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_navigation_opens_from_the_menu_button(browser: Browser, live_server: str, sessionmaker) -> None:
     trainee = await make_trainee(sessionmaker, "菜单学员")
     context = await new_context(browser, live_server, PHONE)
     try:

@@ -13,7 +13,7 @@ from tests.support import make_trainee
 pytestmark = pytest.mark.e2e
 
 
-async def test_login_choose_two_courses_and_pay(page: Page, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_login_choose_two_courses_and_pay(page: Page, sessionmaker) -> None:
     trainee = await make_trainee(sessionmaker, "购课学员")
     await qr_login(page, trainee.name)
     await enter_school(page)
@@ -47,7 +47,7 @@ async def test_login_choose_two_courses_and_pay(page: Page, sessionmaker) -> Non
     await expect(page.locator("#my-course-list")).to_contain_text("心理健康与压力管理")
 
 
-async def test_expired_login_qr_says_so(page: Page, app) -> None:  # type: ignore[no-untyped-def]
+async def test_expired_login_qr_says_so(page: Page, app) -> None:
     app.state.settings.login_qr_ttl_seconds, saved = 1, app.state.settings.login_qr_ttl_seconds
     try:
         await page.goto("/login")

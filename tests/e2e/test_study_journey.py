@@ -36,7 +36,7 @@ async def answer_captcha(page: Page, enrollment_id: int, wrong_first: bool = Fal
     await expect(dialog).to_be_hidden()
 
 
-async def test_study_through_a_captcha_to_completion(page: Page, sessionmaker, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_study_through_a_captcha_to_completion(page: Page, sessionmaker, settings) -> None:
     ensure_test_clip(settings)
     trainee = await make_trainee(sessionmaker, "学习学员")
     course_id = await make_test_course(sessionmaker, durations=(6, 6))
@@ -76,7 +76,7 @@ async def test_study_through_a_captcha_to_completion(page: Page, sessionmaker, s
     await expect(page.locator(f"tr[data-enrollment-id='{eid}']")).to_contain_text("已学完")
 
 
-async def test_unanswered_captcha_leaves_the_player_by_itself(page: Page, sessionmaker, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_unanswered_captcha_leaves_the_player_by_itself(page: Page, sessionmaker, settings) -> None:
     ensure_test_clip(settings)
     trainee = await make_trainee(sessionmaker, "超时学员")
     course_id = await make_test_course(sessionmaker, durations=(30,))
@@ -119,7 +119,7 @@ async def buy_through_http(page: Page, course_ids: list[int]) -> None:
     raise AssertionError("payment not applied")
 
 
-async def test_swap_then_withdraw_and_see_the_refund(page: Page, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_swap_then_withdraw_and_see_the_refund(page: Page, sessionmaker) -> None:
     trainee = await make_trainee(sessionmaker, "换课学员")
     await qr_login(page, trainee.name)
     await enter_school(page)

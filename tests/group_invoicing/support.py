@@ -142,7 +142,7 @@ async def mail_catcher(settings: Settings) -> AsyncIterator[str]:
         await catcher.stop()
 
 
-async def mails_to(mail_url: str, address: str) -> list[dict]:  # type: ignore[type-arg]
+async def mails_to(mail_url: str, address: str) -> list[dict]:
     async with httpx.AsyncClient(base_url=mail_url) as http:
         mails = (await http.get("/api/mails")).json()
     return [m for m in mails if any(address in to for to in m["to"])]

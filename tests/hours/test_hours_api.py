@@ -45,7 +45,7 @@ def entry(**overrides: Any) -> dict[str, str]:
 
 
 @pytest.fixture
-async def trainee_client(client: httpx.AsyncClient, sessionmaker):  # type: ignore[no-untyped-def]
+async def trainee_client(client: httpx.AsyncClient, sessionmaker):
     user = await make_trainee(sessionmaker, "学时学员")
     await login_trainee(client, user)
     await enter_school(client)
@@ -112,7 +112,7 @@ async def open_task(maker: async_sessionmaker[AsyncSession], no: str) -> ReviewT
     return await eventually(found)
 
 
-def evidence_files(settings) -> set[str]:  # type: ignore[no-untyped-def]
+def evidence_files(settings) -> set[str]:
     folder = evidence_dir(settings)
     return {p.name for p in folder.iterdir()} if folder.exists() else set()
 
@@ -120,7 +120,7 @@ def evidence_files(settings) -> set[str]:  # type: ignore[no-untyped-def]
 # ---- 学时填报 --------------------------------------------------------------------------------
 
 
-async def test_draft_with_evidence_saved_edited_and_deleted(trainee_client, sessionmaker, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_draft_with_evidence_saved_edited_and_deleted(trainee_client, sessionmaker, settings) -> None:
     client = trainee_client
     resp = await save(client, entry(), ("证书.png", png_bytes(), "image/png"))
     assert resp.status_code == 204 and resp.headers["HX-Redirect"] == "/my/hours/records?done=saved"
@@ -167,7 +167,7 @@ REFUSALS = [
 
 
 @pytest.mark.parametrize(("form", "message"), REFUSALS, ids=[m for _, m in REFUSALS])
-async def test_entry_refusals_save_nothing(trainee_client, sessionmaker, settings, form, message) -> None:  # type: ignore[no-untyped-def]
+async def test_entry_refusals_save_nothing(trainee_client, sessionmaker, settings, form, message) -> None:
     client = trainee_client
     before = evidence_files(settings)
     resp = await save(client, form, ("证书.png", png_bytes(), "image/png"))
@@ -186,7 +186,7 @@ async def test_entry_refusals_save_nothing(trainee_client, sessionmaker, setting
     ],
     ids=["text-renamed-png", "broken-pdf", "too-large"],
 )
-async def test_evidence_checked_by_content(trainee_client, sessionmaker, settings, evidence, message) -> None:  # type: ignore[no-untyped-def]
+async def test_evidence_checked_by_content(trainee_client, sessionmaker, settings, evidence, message) -> None:
     client = trainee_client
     before = evidence_files(settings)
     resp = await save(client, entry(), evidence)
@@ -195,7 +195,7 @@ async def test_evidence_checked_by_content(trainee_client, sessionmaker, setting
     assert evidence_files(settings) == before
 
 
-async def test_other_trainees_record_is_not_found(trainee_client, sessionmaker, app) -> None:  # type: ignore[no-untyped-def]
+async def test_other_trainees_record_is_not_found(trainee_client, sessionmaker, app) -> None:
     client = trainee_client
     rid = await new_draft(client, sessionmaker)
     other = await make_trainee(sessionmaker)
@@ -214,7 +214,7 @@ async def test_other_trainees_record_is_not_found(trainee_client, sessionmaker, 
 
 
 @pytest.mark.parametrize("year", [YEAR - 2, YEAR + 1, 1999])
-async def test_declaration_year_out_of_range_is_refused(trainee_client, sessionmaker, year) -> None:  # type: ignore[no-untyped-def]
+async def test_declaration_year_out_of_range_is_refused(trainee_client, sessionmaker, year) -> None:
     client = trainee_client
     rid = await new_draft(client, sessionmaker)
     resp = await submit_hours(client, [rid], year)
@@ -227,7 +227,7 @@ async def test_declaration_year_out_of_range_is_refused(trainee_client, sessionm
         )
 
 
-async def test_submit_hours_refusals(trainee_client, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_submit_hours_refusals(trainee_client, sessionmaker) -> None:
     client = trainee_client
     empty = await submit_hours(client, [])
     assert empty.status_code == 422 and "请勾选需要填报的学时信息" in empty.text
@@ -241,7 +241,7 @@ async def test_submit_hours_refusals(trainee_client, sessionmaker) -> None:  # t
     assert {r.state for r in await records_of(sessionmaker, client.user.id)} == {"draft"}
 
 
-async def test_pending_record_can_be_withdrawn_but_not_edited(trainee_client, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_pending_record_can_be_withdrawn_but_not_edited(trainee_client, sessionmaker) -> None:
     client = trainee_client
     rid = await new_draft(client, sessionmaker)
     resp = await submit_hours(client, [rid])
@@ -264,7 +264,7 @@ async def test_pending_record_can_be_withdrawn_but_not_edited(trainee_client, se
 # ---- 提交申报 → the school's decision → 学时登记 ------------------------------------------------
 
 
-async def test_declaration_reviewed_record_by_record(trainee_client, sessionmaker, temporal_client) -> None:  # type: ignore[no-untyped-def]
+async def test_declaration_reviewed_record_by_record(trainee_client, sessionmaker, temporal_client) -> None:
     client = trainee_client
     first = await new_draft(client, sessionmaker, training_name="乡村振兴专题研修班", hours="8")
     second = await new_draft(client, sessionmaker, training_name="安全生产培训", subject_category="public", hours="4")
@@ -326,7 +326,7 @@ async def test_declaration_reviewed_record_by_record(trainee_client, sessionmake
     assert len(await records_of(sessionmaker, client.user.id)) == 2
 
 
-async def test_registry_counts_platform_hours_by_category_and_type(trainee_client, sessionmaker, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_registry_counts_platform_hours_by_category_and_type(trainee_client, sessionmaker, settings) -> None:
     client = trainee_client
     empty = await client.get("/my/hours")
     assert "距年度要求还差 90 学时" in empty.text and "还没有学时记录" in empty.text
@@ -358,7 +358,7 @@ async def test_registry_counts_platform_hours_by_category_and_type(trainee_clien
     assert "现代农业种植技术" not in self_only.text
 
 
-async def test_query_filters(trainee_client, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_query_filters(trainee_client, sessionmaker) -> None:
     client = trainee_client
     a = await new_draft(client, sessionmaker, training_name="甲培训")
     await new_draft(

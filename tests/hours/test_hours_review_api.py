@@ -24,7 +24,7 @@ from tests.support import enter_school, htmx, login_trainee, make_staff, make_tr
 
 
 @pytest.fixture
-async def declared(client: httpx.AsyncClient, sessionmaker):  # type: ignore[no-untyped-def]
+async def declared(client: httpx.AsyncClient, sessionmaker):
     """A trainee's declaration of two records (one with an image, one with a PDF) sent to school 1."""
     trainee = await make_trainee(sessionmaker, "申报学员")
     await login_trainee(client, trainee)
@@ -49,7 +49,7 @@ async def declared(client: httpx.AsyncClient, sessionmaker):  # type: ignore[no-
     return {"trainee": trainee, "ids": ids, "no": no, "task": task}
 
 
-async def test_reviewer_decides_record_by_record(declared, app, sessionmaker, client) -> None:  # type: ignore[no-untyped-def]
+async def test_reviewer_decides_record_by_record(declared, app, sessionmaker, client) -> None:
     task, (first, second) = declared["task"], declared["ids"]
     reviewer = await make_staff(sessionmaker, Role.SCHOOL_REVIEWER, school_id=1)
     async with staff_client(app, reviewer) as staff:
@@ -109,7 +109,7 @@ async def test_reviewer_decides_record_by_record(declared, app, sessionmaker, cl
     assert "驳回原因：签到表无主办单位盖章" in mine.text
 
 
-async def test_another_schools_reviewer_is_refused(declared, app, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+async def test_another_schools_reviewer_is_refused(declared, app, sessionmaker) -> None:
     task, (first, _second) = declared["task"], declared["ids"]
     other = await make_staff(sessionmaker, Role.SCHOOL_REVIEWER, school_id=2)
     async with staff_client(app, other) as staff:
@@ -132,7 +132,7 @@ async def test_another_schools_reviewer_is_refused(declared, app, sessionmaker) 
     assert {r.state for r in await records_of(sessionmaker, declared["trainee"].id)} == {"reviewing"}
 
 
-async def test_reject_everything_with_one_reason(declared, app, sessionmaker, client) -> None:  # type: ignore[no-untyped-def]
+async def test_reject_everything_with_one_reason(declared, app, sessionmaker, client) -> None:
     task = declared["task"]
     reviewer = await make_staff(sessionmaker, Role.SCHOOL_REVIEWER, school_id=1)
     async with staff_client(app, reviewer) as staff:
@@ -148,7 +148,7 @@ async def test_reject_everything_with_one_reason(declared, app, sessionmaker, cl
     assert (await submit_hours(client, [again, *declared["ids"]])).status_code == 204
 
 
-async def test_rejected_draft_can_be_deleted_and_the_review_stays_readable(declared, app, sessionmaker, client) -> None:  # type: ignore[no-untyped-def]
+async def test_rejected_draft_can_be_deleted_and_the_review_stays_readable(declared, app, sessionmaker, client) -> None:
     task, (first, second) = declared["task"], declared["ids"]
     reviewer = await make_staff(sessionmaker, Role.SCHOOL_REVIEWER, school_id=1)
     async with staff_client(app, reviewer) as staff:

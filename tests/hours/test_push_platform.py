@@ -15,7 +15,7 @@ from tests.hours.support import make_enrollment
 from tests.support import make_trainee
 
 
-async def test_completed_course_is_recorded_once_with_its_hours(sessionmaker, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_completed_course_is_recorded_once_with_its_hours(sessionmaker, settings) -> None:
     trainee = await make_trainee(sessionmaker)
     enrollment = await make_enrollment(sessionmaker, trainee.id, "AGR-01", year=2025, training_type="special")
     acts = HoursActivities(sessionmaker, settings)
@@ -35,7 +35,7 @@ async def test_completed_course_is_recorded_once_with_its_hours(sessionmaker, se
     assert r.year == 2025 and r.school_id == 1 and r.enrollment_id == enrollment.id
 
 
-async def test_each_enrollment_gets_its_own_record(sessionmaker, settings) -> None:  # type: ignore[no-untyped-def]
+async def test_each_enrollment_gets_its_own_record(sessionmaker, settings) -> None:
     trainee = await make_trainee(sessionmaker)
     a = await make_enrollment(sessionmaker, trainee.id, "PUB-02")
     b = await make_enrollment(sessionmaker, trainee.id, "PUB-03")

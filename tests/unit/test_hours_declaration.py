@@ -20,7 +20,7 @@ from domain.review import Decision, ItemDecision
 TODAY = date(2026, 6, 10)
 
 
-def form(**overrides: str) -> dict:  # type: ignore[type-arg]
+def form(**overrides: str) -> dict:
     values = {
         "training_name": "  农技  推广培训 ",
         "organiser": "省农业农村厅",
@@ -56,7 +56,7 @@ def test_valid_entry_is_cleaned() -> None:
         ({"end": "2026-06-11", "hours": "8"}, "HoursDateInFuture"),
     ],
 )
-def test_entry_refusals(overrides: dict, code: str) -> None:  # type: ignore[type-arg]
+def test_entry_refusals(overrides: dict, code: str) -> None:
     with pytest.raises(DomainError) as info:
         validate_entry(**form(**overrides))
     assert info.value.code == code

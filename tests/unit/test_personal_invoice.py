@@ -13,7 +13,7 @@ CODE = make_credit_code("12430000MA4L00012")
 ORDERS = {"A": (1, 4000), "B": (1, 8000), "C": (2, 3000)}
 
 
-def check(order_nos: list[str], held: set[str] | None = None, **fields: str):  # type: ignore[no-untyped-def]
+def check(order_nos: list[str], held: set[str] | None = None, **fields: str):
     form = {"title_type": "personal", "title": "张三", "tax_id": "", "email": "zs@example.cn"} | fields
     return validate_application(order_nos=order_nos, invoiceable=ORDERS, held=held or set(), **form)
 
@@ -32,7 +32,7 @@ def check(order_nos: list[str], held: set[str] | None = None, **fields: str):  #
         (["A"], set(), {"title": ""}, "TitleRequired"),
     ],
 )
-def test_refusals(order_nos, held, fields, code) -> None:  # type: ignore[no-untyped-def]
+def test_refusals(order_nos, held, fields, code) -> None:
     with pytest.raises(DomainError) as err:
         check(order_nos, held, **fields)
     assert err.value.code == code

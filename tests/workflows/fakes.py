@@ -31,7 +31,7 @@ class FakeCalls:
         """For `eventually`: the activity has run."""
         return name in self.names()
 
-    def task_activities(self, new_task_id: int) -> list:  # type: ignore[type-arg]
+    def task_activities(self, new_task_id: int) -> list:
         """tasks.open (the task gets `new_task_id`), tasks.close, tasks.remind and tasks.mark_overdue,
         recorded as "open", "close", "remind" and "mark_overdue"."""
 

@@ -48,7 +48,7 @@ class FakeSide(FakeCalls):
     # holds the projection write, so that a second decision arrives while the first is in progress
     hold: asyncio.Event | None = None
 
-    def activities(self) -> list:  # type: ignore[type-arg]
+    def activities(self) -> list:
         @activity.defn(name="group_invoicing.record_qualification")
         async def record_qualification(q: QualificationInput) -> int:
             self.calls.append(("record_qualification", q))
@@ -219,7 +219,7 @@ async def test_qualification_review_reminds_then_escalates_and_stays_decidable(t
         assert side.names().count("remind") == 1 and side.names().count("mark_overdue") == 1
 
 
-def _accepted():  # type: ignore[no-untyped-def]
+def _accepted():
     from temporalio.client import WorkflowUpdateStage
 
     return WorkflowUpdateStage.ACCEPTED

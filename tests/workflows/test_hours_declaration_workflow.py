@@ -34,7 +34,7 @@ class FakeSide(FakeCalls):
 
     locked: list[int] | None = None  # records submit_declaration reports as locked (default: all)
 
-    def activities(self) -> list:  # type: ignore[type-arg]
+    def activities(self) -> list:
         @activity.defn(name="hours.submit_declaration")
         async def submit_declaration(req: SubmitDeclaration) -> DeclarationSubmitted:
             self.calls.append(("submit_declaration", req))

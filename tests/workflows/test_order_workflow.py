@@ -43,7 +43,7 @@ class FakeOrderSide:
     def names(self) -> list[str]:
         return [n for n, _ in self.calls]
 
-    def activities(self) -> list:  # type: ignore[type-arg]
+    def activities(self) -> list:
         @activity.defn(name="orders.record_order")
         async def record_order(record: OrderRecord) -> None:
             self._log("record_order", record.input.order_no)
@@ -110,7 +110,7 @@ async def start(client: Client, no: str) -> WorkflowHandle:
     return await operation.workflow_handle()
 
 
-async def test_unpaid_order_closes_after_30_minutes_and_refunds_a_late_payment_once(env) -> None:  # type: ignore[no-untyped-def]
+async def test_unpaid_order_closes_after_30_minutes_and_refunds_a_late_payment_once(env) -> None:
     side = FakeOrderSide()
     no = uuid.uuid4().hex[:10]
     async with Worker(env.client, task_queue=QUEUE, workflows=[OrderWorkflow], activities=side.activities()):
@@ -134,7 +134,7 @@ async def test_unpaid_order_closes_after_30_minutes_and_refunds_a_late_payment_o
         await record(handle, "order_closed_then_late_payment")
 
 
-async def test_payment_enrolls_once_and_a_second_trade_is_refunded(env) -> None:  # type: ignore[no-untyped-def]
+async def test_payment_enrolls_once_and_a_second_trade_is_refunded(env) -> None:
     side = FakeOrderSide()
     no = uuid.uuid4().hex[:10]
     async with Worker(env.client, task_queue=QUEUE, workflows=[OrderWorkflow], activities=side.activities()):
@@ -157,7 +157,7 @@ async def test_payment_enrolls_once_and_a_second_trade_is_refunded(env) -> None:
         await record(handle, "order_paid_then_duplicate_trade")
 
 
-async def test_payment_with_wrong_amount_does_not_pay_the_order(env) -> None:  # type: ignore[no-untyped-def]
+async def test_payment_with_wrong_amount_does_not_pay_the_order(env) -> None:
     side = FakeOrderSide()
     no = uuid.uuid4().hex[:10]
     async with Worker(env.client, task_queue=QUEUE, workflows=[OrderWorkflow], activities=side.activities()):

@@ -95,7 +95,7 @@ async def test_an_order_that_cannot_be_stored_fails_once_and_checkout_is_told(te
     assert (await handle.describe()).typed_search_attributes.get(PROCESS_STATUS) == "failed"
 
 
-async def test_an_unexpected_constraint_violation_is_retried_a_few_times_then_ends(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_an_unexpected_constraint_violation_is_retried_a_few_times_then_ends(monkeypatch) -> None:
     """An IntegrityError no activity caught may be a race the next attempt resolves: it is retried
     up to INTEGRITY_ATTEMPTS, then it is permanent like a data error (never an endless retry)."""
     from types import SimpleNamespace

@@ -49,7 +49,7 @@ class FakeSide(FakeCalls):
     hold: asyncio.Event | None = None
     mail_rejected: bool = False
 
-    def activities(self) -> list:  # type: ignore[type-arg]
+    def activities(self) -> list:
         @activity.defn(name="invoices.record_application")
         async def record_application(app: PersonalInvoiceInput) -> InvoiceRecorded:
             self.calls.append(("record_application", app))

@@ -14,7 +14,7 @@ from worker import WORKFLOWS
 HISTORIES = sorted(HISTORY_DIR.glob("*.json"))
 
 
-def workflow_type(path) -> str:  # type: ignore[no-untyped-def]
+def workflow_type(path) -> str:
     events = json.loads(path.read_text(encoding="utf-8"))["events"]
     return events[0]["workflowExecutionStartedEventAttributes"]["workflowType"]["name"]
 
@@ -26,6 +26,6 @@ def test_every_workflow_has_a_recorded_history() -> None:
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
-async def test_history_replays(path) -> None:  # type: ignore[no-untyped-def]
+async def test_history_replays(path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
     await Replayer(workflows=WORKFLOWS).replay_workflow(history)

@@ -67,7 +67,7 @@ class FakeStudySide:
     def args(self, name: str) -> list[object]:
         return [a for n, a in self.calls if n == name]
 
-    def activities(self) -> list:  # type: ignore[type-arg]
+    def activities(self) -> list:
         lock = asyncio.Lock()
 
         @activity.defn(name="study.claim")
@@ -182,7 +182,7 @@ async def credited(h: WorkflowHandle, chapter: int = CH1) -> float:
     return next(c.credited for c in prog.chapters if c.chapter_id == chapter)
 
 
-async def test_credit_follows_the_clock_and_a_seek_is_refused(env, side) -> None:  # type: ignore[no-untyped-def]
+async def test_credit_follows_the_clock_and_a_seek_is_refused(env, side) -> None:
     h, _ = await start(side, env.client)
     v = await open_(h)
     assert v.position == 0 and v.duration == 60
@@ -203,7 +203,7 @@ async def test_credit_follows_the_clock_and_a_seek_is_refused(env, side) -> None
     assert v.position == 30
 
 
-async def test_chapters_open_in_order(env, side) -> None:  # type: ignore[no-untyped-def]
+async def test_chapters_open_in_order(env, side) -> None:
     h, _ = await start(side, env.client)
     with pytest.raises(WorkflowUpdateFailedError) as err:
         await open_(h, CH2)
@@ -223,7 +223,7 @@ async def test_chapters_open_in_order(env, side) -> None:  # type: ignore[no-unt
     assert v2.chapter_id == CH2 and v2.position == 0
 
 
-async def test_captcha_wrong_right_and_too_many_wrong(env, side) -> None:  # type: ignore[no-untyped-def]
+async def test_captcha_wrong_right_and_too_many_wrong(env, side) -> None:
     h, _ = await start(side, env.client, rules(captcha_min_seconds=20, captcha_max_seconds=20, captcha_max_wrong=3))
     v = await open_(h)
     assert v.check_in == 20
@@ -261,7 +261,7 @@ async def test_captcha_wrong_right_and_too_many_wrong(env, side) -> None:  # typ
     assert v.position == 40 and v.captcha_serial is not None
 
 
-async def test_unanswered_captcha_ends_the_session_and_keeps_the_credit(env, side) -> None:  # type: ignore[no-untyped-def]
+async def test_unanswered_captcha_ends_the_session_and_keeps_the_credit(env, side) -> None:
     h, eid = await start(side, env.client, rules(captcha_min_seconds=20, captcha_max_seconds=20,
                                            captcha_timeout_seconds=90))
     v = await open_(h)
@@ -276,13 +276,13 @@ async def test_unanswered_captcha_ends_the_session_and_keeps_the_credit(env, sid
         await beat(h, v, 20)
     assert refusal(err) == "CaptchaTimeout"
     flushed = side.args("record_progress")
-    assert flushed and flushed[-1].credited_seconds == 20  # type: ignore[attr-defined]
+    assert flushed and flushed[-1].credited_seconds == 20
     v = await open_(h)
     assert v.position == 20 and v.captcha_serial is not None
     await record(h, "study_captcha_timeout")
 
 
-async def test_a_closed_page_ends_the_session_after_the_idle_time(env, side) -> None:  # type: ignore[no-untyped-def]
+async def test_a_closed_page_ends_the_session_after_the_idle_time(env, side) -> None:
     h, _ = await start(side, env.client, rules(idle_end_seconds=300))
     v = await open_(h)
     await env.sleep(timedelta(seconds=30))
@@ -291,13 +291,13 @@ async def test_a_closed_page_ends_the_session_after_the_idle_time(env, side) -> 
     with pytest.raises(WorkflowUpdateFailedError) as err:
         await beat(h, v, 30)
     assert refusal(err) == "SessionEnded"
-    assert side.args("record_progress")[-1].credited_seconds == 30  # type: ignore[attr-defined]
+    assert side.args("record_progress")[-1].credited_seconds == 30
     assert (await h.query(StudyWorkflow.progress)).session_id is None
     v = await open_(h)
     assert v.position == 30  # reopening resumes there
 
 
-async def test_a_second_tab_replaces_the_first(env, side) -> None:  # type: ignore[no-untyped-def]
+async def test_a_second_tab_replaces_the_first(env, side) -> None:
     h, _ = await start(side, env.client)
     first = await open_(h)
     second = await open_(h)
@@ -308,7 +308,7 @@ async def test_a_second_tab_replaces_the_first(env, side) -> None:  # type: igno
     assert (await beat(h, second, 10)).position == 10
 
 
-async def test_last_chapter_completes_the_course_issues_certificate_and_pushes_hours(env, side) -> None:  # type: ignore[no-untyped-def]
+async def test_last_chapter_completes_the_course_issues_certificate_and_pushes_hours(env, side) -> None:
     h, eid = await start(side, env.client, ref=course(durations=(30, 30)))
     for chapter in (CH1, CH2):
         v = await open_(h, chapter)
@@ -319,12 +319,12 @@ async def test_last_chapter_completes_the_course_issues_certificate_and_pushes_h
     assert await h.result() == "completed"
     assert side.args("certificate") == [eid] and side.args("hours") == [eid]
     last = side.args("record_progress")[-1]
-    assert last.completed_at is not None and last.credited_seconds == 60  # type: ignore[attr-defined]
+    assert last.completed_at is not None and last.credited_seconds == 60
     assert TRAINEE not in side.slots  # the one-course slot is free again
     await record(h, "study_completed")
 
 
-async def test_one_course_at_a_time_under_concurrent_first_sessions(env, side) -> None:  # type: ignore[no-untyped-def]
+async def test_one_course_at_a_time_under_concurrent_first_sessions(env, side) -> None:
     trainee = random.randint(1000, 10**6)
     (a, _), (b, _) = await start(side, env.client, trainee=trainee), await start(side, env.client, trainee=trainee)
     results = await asyncio.gather(open_(a, trainee=trainee), open_(b, trainee=trainee), return_exceptions=True)
@@ -335,7 +335,7 @@ async def test_one_course_at_a_time_under_concurrent_first_sessions(env, side) -
     assert cause.message == "需在一个课程全部学完后，再进行下一个课程的学习"
 
 
-async def test_swap_only_same_major_and_hours_and_only_unstudied(env, side) -> None:  # type: ignore[no-untyped-def]
+async def test_swap_only_same_major_and_hours_and_only_unstudied(env, side) -> None:
     h, _ = await start(side, env.client)
     for bad, code in ((course(11, major=2), "SwapSameMajorAndHours"), (course(11, hours="2"), "SwapSameMajorAndHours"),
                       (course(10), "CourseAlreadyHeld")):
@@ -359,7 +359,7 @@ async def test_swap_only_same_major_and_hours_and_only_unstudied(env, side) -> N
     assert refusal(err) == "WithdrawOnlyUnstudied"
 
 
-async def test_withdraw_pressed_twice_refunds_once(temporal_client, dev_side) -> None:  # type: ignore[no-untyped-def]
+async def test_withdraw_pressed_twice_refunds_once(temporal_client, dev_side) -> None:
     side, client = dev_side, temporal_client
     h, eid = await start(side, client)
     with pytest.raises(WorkflowUpdateFailedError) as err:
@@ -382,7 +382,7 @@ async def test_withdraw_pressed_twice_refunds_once(temporal_client, dev_side) ->
     await record(refund, "refund_done")
 
 
-async def test_long_history_continues_as_new_with_its_progress(env, side) -> None:  # type: ignore[no-untyped-def]
+async def test_long_history_continues_as_new_with_its_progress(env, side) -> None:
     h, _ = await start(side, env.client, rules(continue_after_events=20, idle_end_seconds=60))
     v = await open_(h)
     for pos in (10, 20, 30):
