@@ -24,8 +24,8 @@ from db.models.certificates import Certificate
 from db.models.orders import Enrollment, EnrollmentStatus
 from db.models.users import Role
 from domain.certificates import CertificateIssued, CertificateRequest
-from tests.certificates_support import issue_certificate, make_completed_enrollment
 from tests.support import htmx, login_staff, login_trainee, make_staff, make_trainee
+from tests.support.certificates import issue_certificate, make_completed_enrollment
 
 CERT_NO = re.compile(r"^HN\d{4}HUNAU\d{6}$")
 

@@ -21,7 +21,8 @@ from db.models.tasks import ReviewTask
 from db.models.users import Role, User
 from domain.credit_code import make_credit_code
 from domain.group_invoicing import qualification_workflow_id
-from tests.group_invoicing.support import (
+from tests.support import enter_school, eventually, htmx, login_trainee, make_staff, make_trainee, staff_client
+from tests.support.group_invoicing import (
     decide,
     mail_catcher,
     mails_to,
@@ -31,7 +32,6 @@ from tests.group_invoicing.support import (
     unique_unit,
     unit_member,
 )
-from tests.support import enter_school, eventually, htmx, login_trainee, make_staff, make_trainee, staff_client
 
 YEAR = date.today().year
 _codes = iter(range(1, 10_000))

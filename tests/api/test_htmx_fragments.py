@@ -19,10 +19,10 @@ from sqlalchemy import select
 from db.models.catalog import Course
 from db.models.hours import HoursRecord
 from tests.api.test_purchase import checkout, course_ids
-from tests.certificates_support import issue_certificate, make_completed_enrollment
-from tests.group_invoicing.support import paid_order
-from tests.hours.support import make_enrollment
 from tests.support import enter_school, htmx, login_trainee, make_trainee
+from tests.support.certificates import issue_certificate, make_completed_enrollment
+from tests.support.group_invoicing import paid_order
+from tests.support.hours import make_enrollment
 
 pytestmark = pytest.mark.usefixtures("live_server")
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"

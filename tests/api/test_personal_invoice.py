@@ -26,8 +26,8 @@ from domain.credit_code import make_credit_code
 from domain.invoicing import is_valid_invoice_number
 from domain.orders import RefundRequest
 from gateways.payment import RefundReceipt
-from tests.group_invoicing.support import decide, paid_order
 from tests.support import eventually, htmx, login_trainee, make_staff, make_trainee, staff_client
+from tests.support.group_invoicing import decide, paid_order
 
 UNIT_CODE = make_credit_code("12430000MA4L00012")  # 17 characters + the check character
 

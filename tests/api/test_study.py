@@ -17,8 +17,8 @@ from db.models.certificates import Certificate
 from db.models.hours import HoursRecord
 from db.models.orders import Enrollment
 from db.models.study import ActiveStudy, ChapterProgress
-from tests.study_support import enroll, ensure_test_clip, make_test_course, patched
 from tests.support import csrf, enter_school, eventually, htmx, login_trainee, make_trainee
+from tests.support.study import enroll, ensure_test_clip, make_test_course, patched
 
 
 @pytest.fixture

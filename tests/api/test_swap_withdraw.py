@@ -21,8 +21,8 @@ from db.models.paysim import SimRefund, SimTrade
 from domain.orders import RefundDone, RefundRequest
 from gateways.payment import RefundReceipt
 from gateways.simulator import SimulatorGateway
-from tests.study_support import YEAR, buy, course_id_by_code, enroll, ensure_test_clip, make_test_course
 from tests.support import csrf, enter_school, eventually, htmx, login_trainee, make_trainee
+from tests.support.study import YEAR, buy, course_id_by_code, enroll, ensure_test_clip, make_test_course
 from workflows.refund import RefundWorkflow
 
 pytestmark = pytest.mark.usefixtures("live_server")

@@ -8,9 +8,9 @@ import subprocess
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.certificates_support import issue_certificate, make_completed_enrollment
 from tests.e2e.journeys import enter_school, qr_login
 from tests.support import make_trainee
+from tests.support.certificates import issue_certificate, make_completed_enrollment
 
 pytestmark = pytest.mark.e2e
 

@@ -15,8 +15,8 @@ from db.models.group_invoicing import UnitQualification
 from db.models.users import Role
 from domain.credit_code import make_credit_code
 from tests.e2e.journeys import enter_school, qr_login
-from tests.group_invoicing.support import mail_catcher, mails_to, paid_order, png_bytes, unique_unit, unit_member
 from tests.support import eventually, make_staff
+from tests.support.group_invoicing import mail_catcher, mails_to, paid_order, png_bytes, unique_unit, unit_member
 
 pytestmark = pytest.mark.e2e
 YEAR = date.today().year

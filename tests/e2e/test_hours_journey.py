@@ -9,8 +9,8 @@ from playwright.async_api import FilePayload, Page, expect
 
 from api.hours_service import today_local
 from tests.e2e.journeys import enter_school, qr_login
-from tests.hours.support import png_bytes
 from tests.support import make_trainee
+from tests.support.hours import png_bytes
 
 pytestmark = pytest.mark.e2e
 

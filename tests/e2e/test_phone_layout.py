@@ -22,12 +22,12 @@ from db.models.hours import HoursDeclaration, HoursRecord
 from db.models.invoice_guard import InvoicedOrder
 from db.models.tasks import ReviewTask
 from db.models.users import Role
-from tests.certificates_support import issue_certificate, make_completed_enrollment
 from tests.e2e.journeys import enter_school, open_nav
-from tests.hours.support import make_enrollment, png_bytes
-from tests.study_support import course_id_by_code
 from tests.support import enter_school as client_enter_school
 from tests.support import eventually, htmx, login_trainee, make_staff, make_trainee
+from tests.support.certificates import issue_certificate, make_completed_enrollment
+from tests.support.hours import make_enrollment, png_bytes
+from tests.support.study import course_id_by_code
 
 pytestmark = pytest.mark.e2e
 

@@ -14,8 +14,8 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.e2e.journeys import enter_school, qr_login
-from tests.study_support import YEAR, course_id_by_code, enroll, ensure_test_clip, make_test_course, patched
 from tests.support import make_trainee
+from tests.support.study import YEAR, course_id_by_code, enroll, ensure_test_clip, make_test_course, patched
 
 pytestmark = pytest.mark.e2e
 

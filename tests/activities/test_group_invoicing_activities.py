@@ -21,7 +21,7 @@ from domain.group_invoicing import (
     UnitInvoiceInput,
     UnitInvoiceLine,
 )
-from tests.group_invoicing.support import paid_order, unique_unit, unit_member
+from tests.support.group_invoicing import paid_order, unique_unit, unit_member
 
 
 async def qualification(acts: GroupInvoicingActivities, applicant_id: int) -> int:

@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from db.models.tasks import ReviewTask
 from db.models.users import Role
-from tests.hours.support import PDF_BYTES, png_bytes
-from tests.hours.test_hours_api import (
+from tests.api.test_hours import (
     declare,
     entry,
     new_draft,
@@ -21,6 +20,7 @@ from tests.hours.test_hours_api import (
     submit_hours,
 )
 from tests.support import enter_school, htmx, login_trainee, make_staff, make_trainee, staff_client
+from tests.support.hours import PDF_BYTES, png_bytes
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from activities.hours import HoursActivities
 from db.models.hours import HoursRecord
 from domain.hours_records import PlatformHours
-from tests.hours.support import make_enrollment
 from tests.support import make_trainee
+from tests.support.hours import make_enrollment
 
 
 async def test_completed_course_is_recorded_once_with_its_hours(sessionmaker, settings) -> None:

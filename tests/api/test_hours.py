@@ -18,8 +18,8 @@ from db.models.hours import HoursDeclaration, HoursRecord
 from db.models.tasks import ReviewTask
 from domain.hours_records import PlatformHours
 from domain.review import Decision, ItemDecision
-from tests.hours.support import PDF_BYTES, make_enrollment, png_bytes
 from tests.support import csrf, enter_school, eventually, htmx, login_trainee, make_trainee
+from tests.support.hours import PDF_BYTES, make_enrollment, png_bytes
 
 TODAY = today_local()
 YEAR = TODAY.year
