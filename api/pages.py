@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from fastapi import Request
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.interfaces import ORMOption
 
 from api import refcache
 from db.models.orders import CartItem
 from db.models.users import User
 
 PAGE_SIZE = 12
+T = TypeVar("T")
 
 
 async def trainee_context(request: Request, session: AsyncSession, user: User) -> dict[str, Any]:
@@ -26,6 +29,23 @@ async def trainee_context(request: Request, session: AsyncSession, user: User) -
 def page_numbers(page: int, total: int, size: int = PAGE_SIZE) -> dict[str, int]:
     pages = max(1, -(-total // size))
     return {"page": min(max(page, 1), pages), "pages": pages, "total": total, "size": size}
+
+
+async def paginate(
+    session: AsyncSession,
+    query: Select[T],
+    page: int,
+    order_by: Sequence[Any],
+    options: Sequence[ORMOption] = (),
+    size: int = PAGE_SIZE,
+) -> tuple[list[T], dict[str, int]]:
+    """One page of `query` (a page number out of range shows the nearest page) and its paging block."""
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    paging = page_numbers(page, total, size)
+    rows = await session.scalars(
+        query.options(*options).order_by(*order_by).offset((paging["page"] - 1) * size).limit(size)
+    )
+    return list(rows.all()), paging
 
 
 def optional_int(raw: str | None) -> int | None:

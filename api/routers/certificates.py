@@ -11,11 +11,11 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
 from api.deps import CurrentTrainee, SessionDep, SettingsDep, require_role
-from api.pages import PAGE_SIZE, page_numbers, trainee_context
+from api.pages import paginate, trainee_context
 from api.templating import redirect, render
 from db.base import utcnow
 from db.models.catalog import Course
@@ -51,15 +51,9 @@ async def my_certificates(
     request: Request, user: CurrentTrainee, session: SessionDep, page: int = 1
 ) -> Response:
     mine = select(Certificate).where(Certificate.trainee_id == user.id)
-    total = await session.scalar(select(func.count()).select_from(mine.subquery())) or 0
-    paging = page_numbers(page, total)
-    certificates = (
-        await session.scalars(
-            mine.order_by(Certificate.issued_at.desc(), Certificate.id.desc())
-            .offset((paging["page"] - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE)
-        )
-    ).all()
+    certificates, paging = await paginate(
+        session, mine, page, order_by=[Certificate.issued_at.desc(), Certificate.id.desc()]
+    )
     ctx = await trainee_context(request, session, user)
     return render(
         request,

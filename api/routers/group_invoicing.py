@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 import api.group_invoicing_inbox  # noqa: F401  (registers the inbox loaders of 集体开票)
@@ -22,7 +22,7 @@ from api.group_invoicing_service import (
     require_approved_unit,
     submit_qualification,
 )
-from api.pages import PAGE_SIZE, page_numbers, trainee_context
+from api.pages import paginate, trainee_context
 from api.templating import redirect, render
 from config import Settings
 from db.models.catalog import School
@@ -190,16 +190,13 @@ async def apply(
 @router.get(f"{BASE}/records", response_class=HTMLResponse)
 async def records_page(request: Request, user: CurrentTrainee, session: SessionDep, page: int = 1) -> Response:
     base = select(UnitInvoiceApplication).where(UnitInvoiceApplication.applicant_id == user.id)
-    total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    paging = page_numbers(page, total)
-    applications = (
-        await session.scalars(
-            base.options(selectinload(UnitInvoiceApplication.items))
-            .order_by(UnitInvoiceApplication.created_at.desc())
-            .offset((paging["page"] - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE)
-        )
-    ).all()
+    applications, paging = await paginate(
+        session,
+        base,
+        page,
+        order_by=[UnitInvoiceApplication.created_at.desc()],
+        options=[selectinload(UnitInvoiceApplication.items)],
+    )
     ctx = await trainee_context(request, session, user)
     return render(
         request,

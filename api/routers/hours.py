@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 import api.hours_inbox  # noqa: F401  (registers the inbox loader of 学时申报)
 from api import hours_service as svc
 from api.deps import CurrentStaff, CurrentTrainee, SchoolIdDep, SessionDep, SettingsDep, TemporalDep
-from api.pages import PAGE_SIZE, optional_int, page_numbers, trainee_context
+from api.pages import optional_int, paginate, trainee_context
 from api.templating import redirect, render
 from db.models.catalog import School
 from db.models.hours import HoursDeclaration, HoursDeclarationItem, HoursRecord
@@ -60,15 +60,9 @@ async def hours_records(
 ) -> Response:
     year_value = optional_int(year)
     query = svc.records_query(user.id, year_value, source, state)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    paging = page_numbers(page, total)
-    records = (
-        await session.scalars(
-            query.order_by(HoursRecord.created_at.desc(), HoursRecord.id.desc())
-            .offset((paging["page"] - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE)
-        )
-    ).all()
+    records, paging = await paginate(
+        session, query, page, order_by=[HoursRecord.created_at.desc(), HoursRecord.id.desc()]
+    )
     declarations = (
         await session.scalars(
             select(HoursDeclaration)

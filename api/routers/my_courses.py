@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep
-from api.pages import PAGE_SIZE, page_numbers, trainee_context
+from api.pages import paginate, trainee_context
 from api.study_service import course_ref, course_with_chapters, own_enrollment, update_with_start
 from api.templating import redirect, render
 from db.models.catalog import Course
@@ -66,16 +66,9 @@ async def swap_page(
         Course.published,
         Course.id != course.id,
     )
-    total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    paging = page_numbers(page, total)
-    candidates = (
-        await session.scalars(
-            base.options(selectinload(Course.major))
-            .order_by(Course.code)
-            .offset((paging["page"] - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE)
-        )
-    ).all()
+    candidates, paging = await paginate(
+        session, base, page, order_by=[Course.code], options=[selectinload(Course.major)]
+    )
     held = set(
         (
             await session.scalars(

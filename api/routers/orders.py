@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep, release
 from api.orders_service import order_workflow_id, own_order, place_order
-from api.pages import PAGE_SIZE, page_numbers, trainee_context
+from api.pages import paginate, trainee_context
 from api.settlements import Settlements
 from api.templating import is_htmx, redirect, render
 from db.models.orders import Enrollment, Order, OrderStatus
@@ -119,15 +119,12 @@ async def order_detail(order_no: str, request: Request, user: CurrentTrainee, se
 @router.get("/my/orders", response_class=HTMLResponse)
 async def my_orders(request: Request, user: CurrentTrainee, session: SessionDep, page: int = 1) -> Response:
     base = select(Order).where(Order.trainee_id == user.id)
-    total = await session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    paging = page_numbers(page, total)
-    orders = (
-        await session.scalars(
-            base.options(selectinload(Order.items), selectinload(Order.refunds))
-            .order_by(Order.created_at.desc())
-            .offset((paging["page"] - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE)
-        )
-    ).all()
+    orders, paging = await paginate(
+        session,
+        base,
+        page,
+        order_by=[Order.created_at.desc()],
+        options=[selectinload(Order.items), selectinload(Order.refunds)],
+    )
     ctx = await trainee_context(request, session, user)
     return render(request, "orders/list.html", {**ctx, "orders": orders, "paging": paging, "active": "orders"})
