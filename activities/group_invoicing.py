@@ -21,8 +21,6 @@ from domain.group_invoicing import (
     UnitInvoiceDecided,
     UnitInvoiceInput,
     UnitInvoiceState,
-    qualification_workflow_id,
-    unit_invoice_workflow_id,
 )
 from domain.invoicing import InvoiceRecorded
 
@@ -44,7 +42,7 @@ class GroupInvoicingActivities:
                 applicant_id=q.applicant_id,
                 authorization_path=q.authorization_path,
                 status=QualificationState.UNDER_REVIEW,
-                workflow_id=qualification_workflow_id(q.credit_code, q.attempt),
+                workflow_id=activity.info().workflow_id,
                 created_at=datetime.fromisoformat(q.submitted_at),
             )
             session.add(row)
@@ -148,6 +146,6 @@ def _application(inp: UnitInvoiceInput) -> UnitInvoiceApplication:
         training_year=inp.training_year,
         amount_cents=inp.amount_cents,
         status=UnitInvoiceState.PENDING,
-        workflow_id=unit_invoice_workflow_id(inp.application_no),
+        workflow_id=activity.info().workflow_id,
         created_at=datetime.fromisoformat(inp.submitted_at),
     )

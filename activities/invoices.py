@@ -41,7 +41,6 @@ from domain.personal_invoice import (
     IssueRequest,
     PersonalInvoiceInput,
     invoiceable_cents,
-    personal_invoice_workflow_id,
 )
 from media.pdf import InvoiceView, invoice_pdf
 
@@ -188,7 +187,7 @@ def _application(app: PersonalInvoiceInput) -> PersonalInvoiceApplication:
         email=app.email,
         amount_cents=app.amount_cents,
         status=InvoiceState.PENDING,
-        workflow_id=personal_invoice_workflow_id(app.application_no),
+        workflow_id=activity.info().workflow_id,
         created_at=datetime.fromisoformat(app.submitted_at),
     )
 

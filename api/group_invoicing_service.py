@@ -29,17 +29,15 @@ from domain.group_invoicing import (
     UnitInvoiceLine,
     UnitInvoiceView,
     make_application_no,
-    qualification_workflow_id,
     refuse_new_qualification,
-    unit_invoice_workflow_id,
     validate_qualification_form,
     validate_unit_invoice_request,
 )
 from domain.personal_invoice import invoiceable_cents
 from media.uploads import accept_authorization_image, sniff_image
 from workflows.common import BUSINESS_KEY, PROCESS_STATUS, SCHOOL_ID, TRAINEE_ID
-from workflows.unit_invoice import UnitInvoiceWorkflow
-from workflows.unit_qualification import UnitQualificationWorkflow
+from workflows.unit_invoice import UnitInvoiceWorkflow, unit_invoice_workflow_id
+from workflows.unit_qualification import UnitQualificationWorkflow, qualification_workflow_id
 
 AUTHORIZATION_DIR = "authorizations"
 

@@ -38,7 +38,6 @@ from domain.hours import (
     HoursSource,
     OfflineEntry,
     RecordState,
-    declaration_workflow_id,
     make_declaration_no,
     progress,
     same_training,
@@ -48,7 +47,7 @@ from domain.hours import (
 )
 from media.uploads import accept_evidence
 from workflows.common import BUSINESS_KEY, PROCESS_STATUS, SCHOOL_ID, TRAINEE_ID
-from workflows.hours_declaration import EMPTY, HoursDeclarationWorkflow
+from workflows.hours_declaration import EMPTY, HoursDeclarationWorkflow, declaration_workflow_id
 
 EVIDENCE_SUFFIX = {"image/png": "png", "image/jpeg": "jpg", "application/pdf": "pdf"}
 # 查询 filter values for the state: "rejected" is a draft that carries the school's reason

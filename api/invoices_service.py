@@ -26,11 +26,10 @@ from domain.personal_invoice import (
     PersonalInvoiceView,
     invoiceable_cents,
     make_application_no,
-    personal_invoice_workflow_id,
     validate_application,
 )
 from workflows.common import BUSINESS_KEY, PROCESS_STATUS, SCHOOL_ID, TRAINEE_ID
-from workflows.personal_invoice import PersonalInvoiceWorkflow
+from workflows.personal_invoice import PersonalInvoiceWorkflow, personal_invoice_workflow_id
 
 UNIT_HELD = "unit"  # held by a unit invoice application (集体开票)
 NOT_INVOICEABLE = "refunded"

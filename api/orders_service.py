@@ -30,17 +30,13 @@ from domain.catalog import format_hours, offered_years
 from domain.errors import DomainError
 from domain.orders import OrderInput, OrderLine, OrderView, make_order_no, validate_checkout
 from workflows.common import ORDER_NO, PROCESS_STATUS, SCHOOL_ID, TRAINEE_ID
-from workflows.order import OrderWorkflow
+from workflows.order import OrderWorkflow, order_workflow_id
 
 ORDER_SERIALS = 1_000_000  # random part of an order number; drawn again on the rare clash
 CLAIM_ATTEMPTS = 4
 # a claim whose order was never recorded (the web process died before starting it) is void after this
 STALE_CLAIM_AFTER = timedelta(minutes=2)
 CLAIMED, CLASH, EXISTING, RETRY = "claimed", "clash", "existing", "retry"
-
-
-def order_workflow_id(order_no: str) -> str:
-    return f"order-{order_no}"
 
 
 async def place_order(

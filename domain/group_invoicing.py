@@ -62,10 +62,6 @@ class QualificationView:
     reason: str = ""
 
 
-def qualification_workflow_id(credit_code: str, attempt: int) -> str:
-    return f"unit-qualification-{credit_code}-{attempt}"
-
-
 def validate_qualification_form(unit_name: str, tax_id: str) -> tuple[str, str]:
     """(unit name, normalised unit tax id) of the 集体开票 form, or the first refusal."""
     name = " ".join((unit_name or "").split())
@@ -142,10 +138,6 @@ class UnitInvoiceView:
     state: str
     reason: str = ""
     invoice_no: str = ""
-
-
-def unit_invoice_workflow_id(application_no: str) -> str:
-    return f"unit-invoice-{application_no}"
 
 
 def make_application_no(now: datetime, serial: int) -> str:

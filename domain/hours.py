@@ -186,10 +186,6 @@ def make_declaration_no(now: datetime, serial: int) -> str:
     return f"SB{now:%Y%m%d%H%M%S}-{serial:04d}"
 
 
-def declaration_workflow_id(declaration_no: str) -> str:
-    return f"hours-{declaration_no}"
-
-
 # ---- the declaration workflow's payloads ---------------------------------------------------------
 
 

@@ -100,10 +100,6 @@ class PersonalInvoiceView:
     invoice_no: str = ""
 
 
-def personal_invoice_workflow_id(application_no: str) -> str:
-    return f"invoice-{application_no}"
-
-
 def make_application_no(now: datetime, serial: int) -> str:
     """Readable and sortable: P20261128223015-4821 (P keeps it apart from unit applications, U...)."""
     return f"P{now:%Y%m%d%H%M%S}-{serial:04d}"

@@ -33,6 +33,10 @@ with workflow.unsafe.imports_passed_through():
 EMPTY = "empty"
 
 
+def declaration_workflow_id(declaration_no: str) -> str:
+    return f"hours-{declaration_no}"
+
+
 @workflow.defn
 class HoursDeclarationWorkflow:
     def __init__(self) -> None:

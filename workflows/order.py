@@ -36,6 +36,12 @@ with workflow.unsafe.imports_passed_through():
 # Not sandboxed: the sandbox re-imports this module for every new order, a quarter of the worker's CPU
 # per purchase (bench/orders.py). The module imports only domain/ types and temporalio, and the
 # replay tests (tests/workflows/test_replay.py) guard its determinism.
+
+
+def order_workflow_id(order_no: str) -> str:
+    return f"order-{order_no}"
+
+
 @workflow.defn(sandboxed=False)
 class OrderWorkflow:
     def __init__(self) -> None:

@@ -40,6 +40,10 @@ with workflow.unsafe.imports_passed_through():
 PDF_TIMEOUT = timedelta(minutes=2)
 
 
+def personal_invoice_workflow_id(application_no: str) -> str:
+    return f"invoice-{application_no}"
+
+
 @workflow.defn
 class PersonalInvoiceWorkflow:
     def __init__(self) -> None:

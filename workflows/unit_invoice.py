@@ -34,6 +34,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.steps import group_invoicing
 
 
+def unit_invoice_workflow_id(application_no: str) -> str:
+    return f"unit-invoice-{application_no}"
+
+
 @workflow.defn
 class UnitInvoiceWorkflow:
     def __init__(self) -> None:

@@ -32,6 +32,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.steps import group_invoicing
 
 
+def qualification_workflow_id(credit_code: str, attempt: int) -> str:
+    return f"unit-qualification-{credit_code}-{attempt}"
+
+
 @workflow.defn
 class UnitQualificationWorkflow:
     def __init__(self) -> None:

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import CurrentTrainee, SessionDep, TemporalDep
-from api.orders_service import order_workflow_id, own_order
+from api.orders_service import own_order
 from api.templating import render
 from db.models.catalog import School
 from domain.catalog import PaymentChannel
 from domain.orders import validate_channel
 from media.qr import qr_data_uri
-from workflows.order import OrderWorkflow
+from workflows.order import OrderWorkflow, order_workflow_id
 
 router = APIRouter(tags=["cashier"])
 

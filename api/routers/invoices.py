@@ -20,8 +20,8 @@ from db.models.invoices import PersonalInvoiceApplication
 from db.models.users import User
 from domain.errors import DomainError
 from domain.invoicing import TitleType
-from domain.personal_invoice import InvoiceState, personal_invoice_workflow_id
-from workflows.personal_invoice import PersonalInvoiceWorkflow
+from domain.personal_invoice import InvoiceState
+from workflows.personal_invoice import PersonalInvoiceWorkflow, personal_invoice_workflow_id
 
 router = APIRouter(tags=["invoices"])
 

@@ -11,13 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep, release
-from api.orders_service import order_workflow_id, own_order, place_order
+from api.orders_service import own_order, place_order
 from api.pages import paginate, trainee_context
 from api.settlements import Settlements
 from api.templating import is_htmx, redirect, render
 from db.models.orders import Enrollment, Order, OrderStatus
 from domain.errors import DomainError
-from workflows.order import OrderWorkflow
+from workflows.order import OrderWorkflow, order_workflow_id
 
 router = APIRouter(tags=["orders"])
 

@@ -17,12 +17,11 @@ from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeou
 from temporalio.service import RPCError
 
 from api.deps import SessionDep, TemporalDep, release
-from api.orders_service import order_workflow_id
 from db.models.orders import Order
 from domain.orders import OrderState, PaymentReceived
 from gateways.payment import InvalidNotification, PaymentGateway
 from gateways.simulator import SimulatorGateway
-from workflows.order import OrderWorkflow
+from workflows.order import OrderWorkflow, order_workflow_id
 
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -21,7 +22,15 @@ from domain.group_invoicing import (
     UnitInvoiceInput,
     UnitInvoiceLine,
 )
+from domain.invoicing import InvoiceRecorded
+from tests.support import run_as_activity
 from tests.support.group_invoicing import paid_order, unique_unit, unit_member
+from workflows.unit_invoice import unit_invoice_workflow_id
+from workflows.unit_qualification import qualification_workflow_id
+
+
+def record_unit_invoice(acts: GroupInvoicingActivities, app: UnitInvoiceInput) -> Awaitable[InvoiceRecorded]:
+    return run_as_activity(unit_invoice_workflow_id(app.application_no), acts.record_unit_invoice, app)
 
 
 async def qualification(acts: GroupInvoicingActivities, applicant_id: int) -> int:
@@ -36,8 +45,9 @@ async def qualification(acts: GroupInvoicingActivities, applicant_id: int) -> in
         remind_after_seconds=60,
         due_after_seconds=120,
     )
-    first = await acts.record_qualification(q)
-    assert await acts.record_qualification(q) == first  # a retry finds the row
+    wf = qualification_workflow_id(q.credit_code, q.attempt)
+    first = await run_as_activity(wf, acts.record_qualification, q)
+    assert await run_as_activity(wf, acts.record_qualification, q) == first  # a retry finds the row
     await acts.decide_qualification(QualificationDecided(first, "approved", "", 1, datetime.now(UTC).isoformat()))
     return first
 
@@ -72,7 +82,7 @@ async def test_two_applications_racing_for_one_order_leave_it_on_one(sessionmake
         qid,
         [UnitInvoiceLine(b, member.id, 4000), UnitInvoiceLine(a, member.id, 6000)],
     )
-    results = await asyncio.gather(acts.record_unit_invoice(first), acts.record_unit_invoice(second))
+    results = await asyncio.gather(record_unit_invoice(acts, first), record_unit_invoice(acts, second))
     taken = [r.taken_order_nos for r in results]
     assert sorted(taken, key=len) == [[], [a]]  # exactly one of them got the order
     loser = second if taken[1] else first
@@ -89,7 +99,7 @@ async def test_two_applications_racing_for_one_order_leave_it_on_one(sessionmake
     assert {h.application_no for h in holders} == {winner.application_no}
 
     # a retry of the winner's activity changes nothing
-    assert (await acts.record_unit_invoice(winner)).taken_order_nos == []
+    assert (await record_unit_invoice(acts, winner)).taken_order_nos == []
 
 
 async def test_issue_twice_numbers_once_and_rejection_frees_orders(sessionmaker, settings) -> None:
@@ -99,7 +109,7 @@ async def test_issue_twice_numbers_once_and_rejection_frees_orders(sessionmaker,
     qid = await qualification(acts, member.id)
     a = await paid_order(sessionmaker, member.id, "AGR-02")
     issued_app = application(f"U-{secrets.token_hex(4)}", member.id, qid, [UnitInvoiceLine(a, member.id, 8000)])
-    await acts.record_unit_invoice(issued_app)
+    await record_unit_invoice(acts, issued_app)
     decided = UnitInvoiceDecided(issued_app.application_no, "issued", "", 1, datetime.now(UTC).isoformat())
     one = await issuing.issue(decided)
     two = await issuing.issue(decided)
@@ -108,7 +118,7 @@ async def test_issue_twice_numbers_once_and_rejection_frees_orders(sessionmaker,
 
     b = await paid_order(sessionmaker, member.id, "AGR-03")
     rejected = application(f"U-{secrets.token_hex(4)}", member.id, qid, [UnitInvoiceLine(b, member.id, 8000)])
-    await acts.record_unit_invoice(rejected)
+    await record_unit_invoice(acts, rejected)
     no = UnitInvoiceDecided(rejected.application_no, "rejected", "抬头有误", 1, datetime.now(UTC).isoformat())
     await acts.reject_unit_invoice(no)
     await acts.reject_unit_invoice(no)

@@ -20,7 +20,6 @@ from db.models.invoices import Invoice
 from db.models.tasks import ReviewTask
 from db.models.users import Role, User
 from domain.credit_code import make_credit_code
-from domain.group_invoicing import qualification_workflow_id
 from tests.support import enter_school, eventually, htmx, login_trainee, make_staff, make_trainee, staff_client
 from tests.support.group_invoicing import (
     decide,
@@ -32,6 +31,7 @@ from tests.support.group_invoicing import (
     unique_unit,
     unit_member,
 )
+from workflows.unit_qualification import qualification_workflow_id
 
 YEAR = date.today().year
 _codes = iter(range(1, 10_000))

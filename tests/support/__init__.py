@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.testing import ActivityEnvironment
 
 from core.passwords import hash_password
 from db.models.users import Role, User
@@ -105,3 +107,10 @@ async def staff_client(app: Any, staff: User, password: str = "Pass@1234") -> As
     async with httpx.AsyncClient(transport=transport, base_url="http://test", follow_redirects=False) as c:
         await login_staff(c, staff, password)
         yield c
+
+
+async def run_as_activity(workflow_id: str, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """Calls an activity method directly, as the worker would for the workflow `workflow_id`."""
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, workflow_id=workflow_id)
+    return await env.run(fn, *args)

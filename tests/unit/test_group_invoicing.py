@@ -6,15 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from domain.credit_code import make_credit_code
 from domain.errors import DomainError
 from domain.group_invoicing import (
     QualificationState,
     make_application_no,
     parse_year,
-    qualification_workflow_id,
     refuse_new_qualification,
-    unit_invoice_workflow_id,
     validate_qualification_form,
     validate_unit_invoice_request,
 )
@@ -66,12 +63,9 @@ def test_a_rejected_unit_may_apply_again() -> None:
     refuse_new_qualification(None, None)
 
 
-def test_workflow_ids_come_from_business_keys() -> None:
-    code = make_credit_code("12430000MB0000001")
-    assert qualification_workflow_id(code, 2) == f"unit-qualification-{code}-2"
+def test_application_numbers_carry_the_time_and_a_serial() -> None:
     no = make_application_no(datetime(2026, 11, 28, 22, 30, 15, tzinfo=UTC), 42)
     assert no == "U20261128223015-0042"
-    assert unit_invoice_workflow_id(no) == "unit-invoice-U20261128223015-0042"
 
 
 def test_unit_invoice_request() -> None:
