@@ -75,7 +75,14 @@ def validate_qualification_form(unit_name: str, tax_id: str) -> tuple[str, str]:
         raise DomainError("UnitNameTooLong")
     if not (tax_id or "").strip():
         raise DomainError("UnitTaxIdRequired")
-    return name, validate_tax_id(tax_id)
+    try:
+        return name, validate_tax_id(tax_id)
+    except DomainError as err:
+        # the form's field is 单位识别号: a message about 纳税人识别号 would name a field not on the page
+        code = {"TaxIdInvalid": "UnitTaxIdInvalid", "CreditCodeInvalid": "UnitCreditCodeInvalid"}.get(err.code)
+        if code is None:
+            raise
+        raise DomainError(code) from None
 
 
 def refuse_new_qualification(unit_latest: str | None, applicant_latest: str | None) -> None:

@@ -32,8 +32,9 @@ def test_form_normalises_name_and_code() -> None:
         ("", CODE, "UnitNameRequired", "请输入单位名称"),
         ("单" * 101, CODE, "UnitNameTooLong", "单位名称过长"),
         ("某单位", " ", "UnitTaxIdRequired", "请输入单位识别号"),
-        ("某单位", "12430000444880045X", "CreditCodeInvalid", "统一社会信用代码校验不通过，请核对"),
-        ("某单位", "12345", "TaxIdInvalid", "纳税人识别号格式不正确"),
+        ("某单位", "12430000444880045X", "UnitCreditCodeInvalid", "单位识别号（统一社会信用代码）校验不通过"),
+        # the field is 单位识别号: its message names it, not 纳税人识别号
+        ("某单位", "12345", "UnitTaxIdInvalid", "单位识别号格式不正确"),
     ],
 )
 def test_form_refusals(name: str, tax_id: str, code: str, message: str) -> None:
