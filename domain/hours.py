@@ -25,6 +25,14 @@ def validate_declaration_year(year: int, today: date) -> int:
     return year
 
 
+def validate_declarable_dates(start: date, end: date, today: date) -> None:
+    """A record must take place (at least partly) in a year that can still be declared, or it could
+    never be submitted: refused when saved, ``HoursYearNeverDeclarable`` (1900, two years back)."""
+    current, previous = allowed_declaration_years(today)
+    if end.year < previous or start.year > current:
+        raise DomainError("HoursYearNeverDeclarable")
+
+
 def max_hours(start: date, end: date, max_hours_per_day: Decimal) -> Decimal:
     """The most hours a record from ``start`` to ``end`` (inclusive) may claim."""
     return Decimal((end - start).days + 1) * max_hours_per_day
@@ -164,6 +172,7 @@ def validate_entry(
     amount = validate_offline_record(start_d, end_d, parse_hours(hours), Decimal(max_hours_per_day))
     if end_d > today:
         raise DomainError("HoursDateInFuture")
+    validate_declarable_dates(start_d, end_d, today)
     return OfflineEntry(name[:200], org[:200], start_d, end_d, category.value, ttype.value, amount)
 
 
