@@ -20,6 +20,8 @@ from media.qr import qr_data_uri
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+# a browser showing the markup (学习证明预览) may not load a file:// font: the site serves it here
+FONT_WEB_PATH = "/fonts/wqy-microhei.ttc"
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,8 @@ def _env() -> Environment:
     return env
 
 
-def _html(template: str, **ctx: object) -> str:
-    return _env().get_template(template).render(font_url=FONT_PATH.as_uri(), **ctx)
+def _html(template: str, font_url: str | None = None, **ctx: object) -> str:
+    return _env().get_template(template).render(font_url=font_url or FONT_PATH.as_uri(), **ctx)
 
 
 def _pdf(html: str) -> bytes:
@@ -78,10 +80,15 @@ def _pdf(html: str) -> bytes:
     return pdf
 
 
-def certificate_html(cert: CertificateView) -> str:
-    """The certificate as HTML (the markup the PDF is made from; usable as a print preview)."""
+def certificate_html(cert: CertificateView, font_url: str | None = None) -> str:
+    """The certificate as HTML (the markup the PDF is made from; usable as a print preview, with
+    ``font_url`` = ``FONT_WEB_PATH`` for a browser)."""
     return _html(
-        "certificate.html", cert=cert, hours=format_hours(cert.hours), qr=qr_data_uri(cert.verify_url)
+        "certificate.html",
+        font_url=font_url,
+        cert=cert,
+        hours=format_hours(cert.hours),
+        qr=qr_data_uri(cert.verify_url),
     )
 
 
