@@ -18,7 +18,7 @@ from api.templating import render
 from db.models.catalog import Course, School
 from db.models.orders import CartItem
 from domain.catalog import TrainingType, offered_years
-from domain.errors import DomainError
+from domain.errors import DomainError, message_for
 
 router = APIRouter(tags=["cart"])
 
@@ -75,6 +75,7 @@ async def _pay_list(
             "years": years,
             "training_types": list(TrainingType),
             "checkout_key": secrets.token_urlsafe(16),  # one per form shown: a retry is the same checkout
+            "empty_selection": message_for("EmptySelection"),  # 确认支付 with nothing ticked, said at once
         },
     )
 

@@ -17,6 +17,7 @@ from api.settlements import Settlements
 from api.templating import is_htmx, redirect, render
 from db.models.orders import Enrollment, Order, OrderStatus
 from db.models.users import User
+from domain.catalog import TrainingType
 from domain.errors import DomainError
 from workflows.order import OrderWorkflow
 
@@ -67,7 +68,9 @@ async def checkout(
 async def pay_page(order_no: str, request: Request, user: CurrentTrainee, session: SessionDep) -> Response:
     order = await own_order(session, user, order_no)
     ctx = await trainee_context(request, session, user)
-    return render(request, "orders/pay.html", {**ctx, "order": order})
+    ttype = order.training_type
+    label = TrainingType(ttype).label if ttype in set(TrainingType) else ttype
+    return render(request, "orders/pay.html", {**ctx, "order": order, "training_type_label": label})
 
 
 @router.post("/orders/{order_no}/cancel")
