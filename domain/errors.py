@@ -120,7 +120,7 @@ MESSAGES: dict[str, str] = {
     "UnitCreditCodeInvalid": "单位识别号（统一社会信用代码）校验不通过，请核对",
     "CourseNotFound": "课程不存在或已下架",
     "PageNotFound": "页面不存在",
-    "HoursYearNeverDeclarable": "培训日期须在当前年度或上年度内（只能填报当前年度及上年度的学时信息），该记录将无法提交",
+    "HoursYearNeverDeclarable": "培训日期须在当前年度或上年度内（只能填报当前年度及上年度的学时信息）",
 }
 
 FALLBACK_MESSAGE = "操作失败，请稍后重试"

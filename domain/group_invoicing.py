@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from domain.beijing_time import beijing_time
 from domain.credit_code import validate_tax_id
 from domain.errors import DomainError
 from domain.invoicing import check_ticked_orders, validate_email
@@ -157,7 +158,7 @@ def unit_invoice_workflow_id(application_no: str) -> str:
 
 def make_application_no(now: datetime, serial: int) -> str:
     """Readable and sortable: U20261128223015-4821 (U keeps it apart from personal applications)."""
-    return f"U{now:%Y%m%d%H%M%S}-{serial:04d}"
+    return f"U{beijing_time(now):%Y%m%d%H%M%S}-{serial:04d}"
 
 
 def parse_year(value: str | int | None) -> int:

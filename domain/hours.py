@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
+from domain.beijing_time import beijing_time
 from domain.catalog import SubjectCategory, parse_training_type
 from domain.errors import DomainError
 from domain.review import Decision, ItemDecision
@@ -192,7 +193,7 @@ def same_training(name_a: str, start_a: date, end_a: date, name_b: str, start_b:
 
 def make_declaration_no(now: datetime, serial: int) -> str:
     """Readable, sortable and unique per second and serial: SB20261128223015-4821."""
-    return f"SB{now:%Y%m%d%H%M%S}-{serial:04d}"
+    return f"SB{beijing_time(now):%Y%m%d%H%M%S}-{serial:04d}"
 
 
 def declaration_workflow_id(declaration_no: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from domain.beijing_time import beijing_time
 from domain.catalog import PaymentChannel, TrainingType
 from domain.errors import DomainError
 
@@ -138,8 +139,9 @@ def validate_channel(channel: str) -> None:
 
 
 def make_order_no(now: datetime, serial: int) -> str:
-    """Readable, sortable and unique per second and serial: 20261128223015-048213."""
-    return f"{now:%Y%m%d%H%M%S}-{serial:06d}"
+    """Readable, sortable and unique per second and serial: 20261128223015-048213, in Beijing time
+    (an order placed at 00:39 on 1 January is numbered with that day)."""
+    return f"{beijing_time(now):%Y%m%d%H%M%S}-{serial:06d}"
 
 
 def late_refund_no(order_no: str, trade_no: str) -> str:

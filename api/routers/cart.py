@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -15,8 +14,10 @@ from sqlalchemy.orm import joinedload
 from api.deps import CurrentTrainee, SessionDep
 from api.pages import trainee_context
 from api.templating import render
+from db.base import utcnow
 from db.models.catalog import Course, School
 from db.models.orders import CartItem
+from domain.beijing_time import beijing_today
 from domain.catalog import TrainingType, offered_years
 from domain.errors import DomainError, message_for
 
@@ -63,7 +64,7 @@ async def _pay_list(
 ) -> Response:
     ctx = await trainee_context(request, session, user)
     school: School | None = ctx["school"] or (courses[0].school if courses else None)
-    years = offered_years(date.today(), school.offered_years if school else None)
+    years = offered_years(beijing_today(utcnow()), school.offered_years if school else None)
     return render(
         request,
         "cart/cart.html",

@@ -91,7 +91,9 @@ async def test_supervision_tiles_lead_somewhere(trainee) -> None:
 async def test_portal_menu_items_outside_the_platform_say_so(trainee) -> None:
     page = await trainee.get("/portal")
     for label in ("社保服务", "就业服务", "人才人事", "劳动关系"):
-        item = re.search(rf'<span class="menu-off" aria-disabled="true" title="([^"]+)">{label}<small>([^<]+)', page.text)
+        item = re.search(
+            rf'<span class="menu-off" aria-disabled="true" title="([^"]+)">{label}<small>([^<]+)', page.text
+        )
         assert item, label
         assert item.group(1) == item.group(2) == "本平台不提供此服务"
     assert 'href="/portal/training"' in page.text  # the one that is this platform still leads in

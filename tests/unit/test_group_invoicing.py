@@ -70,7 +70,7 @@ def test_a_rejected_unit_may_apply_again() -> None:
 def test_workflow_ids_come_from_business_keys() -> None:
     code = make_credit_code("12430000MB0000001")
     assert qualification_workflow_id(code, 2) == f"unit-qualification-{code}-2"
-    no = make_application_no(datetime(2026, 11, 28, 22, 30, 15, tzinfo=UTC), 42)
+    no = make_application_no(datetime(2026, 11, 28, 14, 30, 15, tzinfo=UTC), 42)
     assert no == "U20261128223015-0042"
     assert unit_invoice_workflow_id(no) == "unit-invoice-U20261128223015-0042"
 

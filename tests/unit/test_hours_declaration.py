@@ -140,4 +140,4 @@ def test_outcomes() -> None:
 
 
 def test_declaration_no_is_readable_and_sortable() -> None:
-    assert make_declaration_no(datetime(2026, 11, 28, 22, 30, 15, tzinfo=UTC), 42) == "SB20261128223015-0042"
+    assert make_declaration_no(datetime(2026, 11, 28, 14, 30, 15, tzinfo=UTC), 42) == "SB20261128223015-0042"
