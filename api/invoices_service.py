@@ -70,7 +70,7 @@ class OrderInvoiceRow:
 
 
 def paid_orders_query(trainee_id: int):  # type: ignore[no-untyped-def]
-    return select(Order).where(Order.trainee_id == trainee_id, Order.status == OrderStatus.PAID)
+    return select(Order).where(Order.trainee_id == trainee_id, Order.status.in_(OrderStatus.SETTLED))
 
 
 async def count_paid_orders(session: AsyncSession, trainee_id: int) -> int:

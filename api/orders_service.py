@@ -29,6 +29,7 @@ from domain.beijing_time import beijing_today
 from domain.catalog import format_hours, offered_years
 from domain.errors import DomainError
 from domain.orders import OrderInput, OrderLine, OrderView, make_order_no, validate_checkout
+from domain.orders import order_workflow_id as domain_order_workflow_id
 from workflows.common import ORDER_NO, PROCESS_STATUS, SCHOOL_ID, TRAINEE_ID
 from workflows.order import OrderWorkflow
 
@@ -40,7 +41,7 @@ CLAIMED, CLASH, EXISTING, RETRY = "claimed", "clash", "existing", "retry"
 
 
 def order_workflow_id(order_no: str) -> str:
-    return f"order-{order_no}"
+    return domain_order_workflow_id(order_no)
 
 
 async def place_order(

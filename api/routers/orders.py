@@ -108,7 +108,7 @@ async def order_status(
     if status == OrderStatus.PENDING and wait > 0:
         settlements: Settlements = request.app.state.settlements
         status = await settlements.wait(order_no, read_status, OrderStatus.PENDING, min(wait, STATUS_WAIT_MAX))
-    if status == OrderStatus.PAID:
+    if status in OrderStatus.SETTLED:
         return Response(status_code=204, headers={"HX-Redirect": "/my/courses"})
     order = {"status": status, "status_label": OrderStatus.LABELS.get(status, status)}
     code = 200 if status == OrderStatus.PENDING else STOP_POLLING
