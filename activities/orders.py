@@ -185,7 +185,7 @@ class OrderActivities:
     async def refund(self, req: RefundRequest) -> RefundDone:
         """Records the refund, then asks the provider; the refund number makes a retry harmless.
         Once done, the order's state follows what was refunded of its payment (部分退款 / 已退款)."""
-        await self._record_refund(req)
+        await record_refund(self.sessionmaker, req)
         receipt = await self.gateway.refund(
             trade_no=req.trade_no, refund_no=req.refund_no, amount_cents=req.amount_cents
         )
@@ -208,38 +208,6 @@ class OrderActivities:
             refunded_at=receipt.refunded_at,
             order_state=await self._settle_order_state(req.order_no),
         )
-
-    async def _record_refund(self, req: RefundRequest) -> None:
-        """The refund's row with its 退款单号, drawn once: a retry finds the row and keeps its number;
-        two refunds drawing the same number in parallel draw again."""
-        for _ in range(REFUND_NUMBER_ATTEMPTS):
-            async with self.sessionmaker() as session:
-                if await session.get(Refund, req.refund_no) is not None:
-                    return
-                day = beijing_today(utcnow())
-                last = await session.scalar(
-                    select(func.max(Refund.refund_number)).where(
-                        Refund.refund_number.like(f"{refund_number_prefix(day)}%")
-                    )
-                )
-                session.add(
-                    Refund(
-                        refund_no=req.refund_no,
-                        refund_number=make_refund_number(day, refund_number_seq(last or "", day) + 1),
-                        order_no=req.order_no,
-                        enrollment_id=req.enrollment_id,
-                        trade_no=req.trade_no,
-                        amount_cents=req.amount_cents,
-                        reason=req.reason,
-                        status=RefundStatus.PENDING,
-                    )
-                )
-                try:
-                    await session.commit()
-                    return
-                except IntegrityError:
-                    await session.rollback()  # the same refund recorded by a parallel run, or the number taken
-        raise RuntimeError(f"no refund number for {req.refund_no} after {REFUND_NUMBER_ATTEMPTS} attempts")
 
     async def _settle_order_state(self, order_no: str) -> str | None:
         """部分退款 / 已退款 from the done refunds of the order's accepted payment (late or duplicate
@@ -288,3 +256,37 @@ def _enrollment(order: Order, item: OrderItem, total_seconds: int) -> Enrollment
         status=EnrollmentStatus.NOT_STARTED,
         total_seconds=total_seconds,
     )
+
+
+async def record_refund(sessionmaker: async_sessionmaker[AsyncSession], req: RefundRequest) -> None:
+    """The refund's row with its 退款单号, drawn once: a retry (or the refund activity after 退课
+    recorded it) finds the row and keeps its number; two refunds drawing the same number in
+    parallel draw again."""
+    for _ in range(REFUND_NUMBER_ATTEMPTS):
+        async with sessionmaker() as session:
+            if await session.get(Refund, req.refund_no) is not None:
+                return
+            day = beijing_today(utcnow())
+            last = await session.scalar(
+                select(func.max(Refund.refund_number)).where(
+                    Refund.refund_number.like(f"{refund_number_prefix(day)}%")
+                )
+            )
+            session.add(
+                Refund(
+                    refund_no=req.refund_no,
+                    refund_number=make_refund_number(day, refund_number_seq(last or "", day) + 1),
+                    order_no=req.order_no,
+                    enrollment_id=req.enrollment_id,
+                    trade_no=req.trade_no,
+                    amount_cents=req.amount_cents,
+                    reason=req.reason,
+                    status=RefundStatus.PENDING,
+                )
+            )
+            try:
+                await session.commit()
+                return
+            except IntegrityError:
+                await session.rollback()  # the same refund recorded by a parallel run, or the number taken
+    raise RuntimeError(f"no refund number for {req.refund_no} after {REFUND_NUMBER_ATTEMPTS} attempts")
