@@ -11,7 +11,12 @@ from domain.orders import OrderState, make_refund_number, refund_number_seq, ref
 
 @pytest.mark.parametrize(
     ("refunded", "state"),
-    [(0, OrderState.PAID), (4000, OrderState.PARTLY_REFUNDED), (12000, OrderState.REFUNDED), (13000, OrderState.REFUNDED)],
+    [
+        (0, OrderState.PAID),
+        (4000, OrderState.PARTLY_REFUNDED),
+        (12000, OrderState.REFUNDED),
+        (13000, OrderState.REFUNDED),
+    ],
 )
 def test_refund_state_follows_the_refunded_amount(refunded: int, state: str) -> None:
     assert refund_state(12000, refunded) == state
