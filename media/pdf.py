@@ -6,11 +6,13 @@ family name is the fallback), so the glyphs are embedded in the PDF.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
+from fontTools.ttLib import TTCollection
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from weasyprint import HTML
 
@@ -21,7 +23,7 @@ from media.qr import qr_data_uri
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 # a browser showing the markup (学习证明预览) may not load a file:// font: the site serves it here
-FONT_WEB_PATH = "/fonts/wqy-microhei.ttc"
+FONT_WEB_PATH = "/fonts/wqy-microhei.ttf"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,19 @@ class InvoiceView:
     def total_uppercase(self) -> str:
         """价税合计（大写）, e.g. 壹佰贰拾元整."""
         return cny_uppercase(self.total_cents)
+
+
+@lru_cache(maxsize=1)
+def web_font() -> bytes:
+    """The collection's first face as a plain TrueType font: browsers refuse the .ttc file itself
+    (Chromium's font sanitizer: "FFTM: misaligned table"); re-saving realigns every table."""
+    collection = TTCollection(str(FONT_PATH), lazy=True)
+    face = collection.fonts[0]
+    if "FFTM" in face:
+        del face["FFTM"]  # FontForge's timestamps: of no use to a browser
+    out = io.BytesIO()
+    face.save(out)
+    return out.getvalue()
 
 
 @lru_cache(maxsize=1)

@@ -25,7 +25,7 @@ from db.models.users import Role, User
 from domain.certificates import CertificateStatus, mask_name
 from domain.errors import DomainError, message_for
 from media.certificates import certificate_view, issued_on
-from media.pdf import FONT_PATH, FONT_WEB_PATH, certificate_html
+from media.pdf import FONT_WEB_PATH, certificate_html, web_font
 
 router = APIRouter(tags=["certificates"])
 
@@ -111,9 +111,7 @@ async def preview(
 @router.get(FONT_WEB_PATH)
 async def certificate_font() -> Response:
     """The certificate's font for the preview in the browser (a page may not load file:// URLs)."""
-    return FileResponse(
-        FONT_PATH, media_type="font/collection", headers={"Cache-Control": "public, max-age=604800"}
-    )
+    return Response(web_font(), media_type="font/ttf", headers={"Cache-Control": "public, max-age=604800"})
 
 
 @router.get("/my/certificates/{cert_id}.pdf")
