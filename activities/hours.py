@@ -20,6 +20,7 @@ from db.base import utcnow
 from db.models.catalog import Course, School
 from db.models.hours import HoursDeclaration, HoursDeclarationItem, HoursRecord
 from db.models.orders import Enrollment
+from domain.beijing_time import beijing_today
 from domain.catalog import format_hours
 from domain.hours import (
     ApplyReview,
@@ -59,8 +60,9 @@ class HoursActivities:
                 state=RecordState.RECORDED,
                 training_name=course.title,
                 organiser=school.name,
-                start_date=(enrollment.started_at or finished).date(),
-                end_date=finished.date(),
+                # 培训日期 are Beijing days, like every date the trainee sees (stored instants are UTC)
+                start_date=beijing_today(enrollment.started_at or finished),
+                end_date=beijing_today(finished),
                 subject_category=course.subject_category,
                 training_type=enrollment.training_type,
                 hours=course.hours,

@@ -26,6 +26,7 @@ from db.models.orders import (
     Refund,
     RefundStatus,
 )
+from domain.beijing_time import beijing_today
 from domain.orders import (
     OrderRecord,
     PaymentApplied,
@@ -34,8 +35,14 @@ from domain.orders import (
     RefundRequest,
     TradeOpened,
     TradeRequest,
+    make_refund_number,
+    refund_number_prefix,
+    refund_number_seq,
+    refund_state,
 )
 from gateways.payment import PaymentGateway, order_no_of
+
+REFUND_NUMBER_ATTEMPTS = 5
 
 
 class OrderActivities:
@@ -148,7 +155,7 @@ class OrderActivities:
                     result.enrollment_ids.append(enrollment_id)
             await session.execute(
                 update(Order)
-                .where(Order.order_no == order_no, Order.status != OrderStatus.PAID)
+                .where(Order.order_no == order_no, Order.status.not_in(OrderStatus.SETTLED))
                 .values(
                     status=OrderStatus.PAID,
                     channel=paid.channel,
@@ -178,21 +185,9 @@ class OrderActivities:
 
     @activity.defn(name="orders.refund")
     async def refund(self, req: RefundRequest) -> RefundDone:
-        """Records the refund, then asks the provider; the refund number makes a retry harmless."""
-        async with self.sessionmaker() as session:
-            if await session.get(Refund, req.refund_no) is None:
-                session.add(
-                    Refund(
-                        refund_no=req.refund_no,
-                        order_no=req.order_no,
-                        enrollment_id=req.enrollment_id,
-                        trade_no=req.trade_no,
-                        amount_cents=req.amount_cents,
-                        reason=req.reason,
-                        status=RefundStatus.PENDING,
-                    )
-                )
-                await session.commit()
+        """Records the refund, then asks the provider; the refund number makes a retry harmless.
+        Once done, the order's state follows what was refunded of its payment (部分退款 / 已退款)."""
+        await record_refund(self.sessionmaker, req)
         receipt = await self.gateway.refund(
             trade_no=req.trade_no, refund_no=req.refund_no, amount_cents=req.amount_cents
         )
@@ -209,7 +204,35 @@ class OrderActivities:
             # had one (keyed by refund_no, so a retry records it once; a late or duplicate trade's
             # refund was never invoiced).
             await reverse_for_refund(self.sessionmaker, req.order_no, req.refund_no, req.amount_cents)
-        return RefundDone(refund_no=req.refund_no, amount_cents=receipt.amount_cents, refunded_at=receipt.refunded_at)
+        return RefundDone(
+            refund_no=req.refund_no,
+            amount_cents=receipt.amount_cents,
+            refunded_at=receipt.refunded_at,
+            order_state=await self._settle_order_state(req.order_no),
+        )
+
+    async def _settle_order_state(self, order_no: str) -> str | None:
+        """部分退款 / 已退款 from the done refunds of the order's accepted payment (late or duplicate
+        trades refunded in full do not count); None for an order that was never paid."""
+        async with self.sessionmaker() as session:
+            order = await session.get(Order, order_no)
+            if order is None or order.status not in OrderStatus.SETTLED or order.trade_no is None:
+                return None
+            refunded = await session.scalar(
+                select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
+                    Refund.order_no == order_no,
+                    Refund.trade_no == order.trade_no,
+                    Refund.status == RefundStatus.DONE,
+                )
+            )
+            state = refund_state(order.amount_cents, int(refunded or 0))
+            await session.execute(
+                update(Order)
+                .where(Order.order_no == order_no, Order.status.in_(OrderStatus.SETTLED))
+                .values(status=state)
+            )
+            await session.commit()
+            return state
 
     def all(self) -> list[Callable[..., Any]]:
         return [
@@ -235,3 +258,37 @@ def _enrollment(order: Order, item: OrderItem, total_seconds: int) -> Enrollment
         status=EnrollmentStatus.NOT_STARTED,
         total_seconds=total_seconds,
     )
+
+
+async def record_refund(sessionmaker: async_sessionmaker[AsyncSession], req: RefundRequest) -> None:
+    """The refund's row with its 退款单号, drawn once: a retry (or the refund activity after 退课
+    recorded it) finds the row and keeps its number; two refunds drawing the same number in
+    parallel draw again."""
+    for _ in range(REFUND_NUMBER_ATTEMPTS):
+        async with sessionmaker() as session:
+            if await session.get(Refund, req.refund_no) is not None:
+                return
+            day = beijing_today(utcnow())
+            last = await session.scalar(
+                select(func.max(Refund.refund_number)).where(
+                    Refund.refund_number.like(f"{refund_number_prefix(day)}%")
+                )
+            )
+            session.add(
+                Refund(
+                    refund_no=req.refund_no,
+                    refund_number=make_refund_number(day, refund_number_seq(last or "", day) + 1),
+                    order_no=req.order_no,
+                    enrollment_id=req.enrollment_id,
+                    trade_no=req.trade_no,
+                    amount_cents=req.amount_cents,
+                    reason=req.reason,
+                    status=RefundStatus.PENDING,
+                )
+            )
+            try:
+                await session.commit()
+                return
+            except IntegrityError:
+                await session.rollback()  # the same refund recorded by a parallel run, or the number taken
+    raise RuntimeError(f"no refund number for {req.refund_no} after {REFUND_NUMBER_ATTEMPTS} attempts")

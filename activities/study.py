@@ -16,9 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.orders import record_refund
 from db.base import utcnow
 from db.models.orders import Enrollment, EnrollmentStatus, Order
 from db.models.study import ActiveStudy, ChapterProgress
+from domain.orders import RefundRequest
 from domain.study import (
     ClaimResult,
     ClaimStudy,
@@ -26,6 +28,7 @@ from domain.study import (
     SwapCourse,
     SwapResult,
     WithdrawResult,
+    withdraw_refund_no,
 )
 
 
@@ -167,9 +170,23 @@ class StudyActivities:
                 return WithdrawResult(ok=False, code="WithdrawOnlyUnstudied")
             order = await session.get(Order, enrollment.order_no)
             assert order is not None and order.trade_no, enrollment.order_no
-            return WithdrawResult(
+            result = WithdrawResult(
                 ok=True, order_no=order.order_no, trade_no=order.trade_no, amount_cents=enrollment.price_cents
             )
+        # the refund's 退款单号 exists as soon as the course is withdrawn, for the page that says so;
+        # the refund itself (RefundWorkflow) finds this row and keeps the number
+        await record_refund(
+            self.sessionmaker,
+            RefundRequest(
+                refund_no=withdraw_refund_no(enrollment_id),
+                order_no=result.order_no,
+                trade_no=result.trade_no,
+                amount_cents=result.amount_cents,
+                reason="withdraw",
+                enrollment_id=enrollment_id,
+            ),
+        )
+        return result
 
     def all(self) -> list[Callable[..., Any]]:
         return [self.claim, self.record_progress, self.swap, self.withdraw]

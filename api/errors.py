@@ -41,7 +41,7 @@ def error_response(request: Request, message: str, status_code: int) -> Response
             status_code=status_code,
             headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
         )
-    return render(request, "error.html", {"message": message}, status_code=status_code)
+    return render(request, "error.html", {"message": message, "status_code": status_code}, status_code=status_code)
 
 
 def _escape(text: str) -> str:
@@ -50,6 +50,7 @@ def _escape(text: str) -> str:
 
 STATUS_FOR_CODE = {"NotFound": 404, "OrderNotFound": 404, "Forbidden": 403}
 STATUS_FOR_CODE.update({"TaskNotFound": 404, "InvoiceNotFound": 404})
+STATUS_FOR_CODE.update({"CourseNotFound": 404, "PageNotFound": 404})
 
 
 def install(app: FastAPI) -> None:
@@ -69,6 +70,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         log.info("invalid request %s: %s", request.url.path, exc.errors())
+        if is_path_error(exc):  # /courses/abc names no page: the site's not-found answer, not a form error
+            return error_response(request, MESSAGES["PageNotFound"], 404)
         return error_response(request, "提交的内容不完整或格式不正确，请检查后重试", 422)
 
     @app.exception_handler(HTTPException)
@@ -99,6 +102,10 @@ def install(app: FastAPI) -> None:
             raise exc
         log.warning("Temporal not reachable on %s: %s", request.url.path, exc)
         return temporal_unavailable(request)
+
+
+def is_path_error(exc: RequestValidationError) -> bool:
+    return any(tuple(err.get("loc", ()))[:1] == ("path",) for err in exc.errors())
 
 
 def is_temporal_connect_failure(exc: BaseException) -> bool:

@@ -190,7 +190,7 @@ async def open_records(
         select(Order, User)
         .join(User, User.id == Order.trainee_id)
         .where(
-            Order.status == OrderStatus.PAID,
+            Order.status.in_(OrderStatus.SETTLED),  # a partly refunded order invoices what is left
             Order.school_id == school_id,
             Order.training_year == year,
             User.unit_name == unit_name,

@@ -17,7 +17,7 @@ from api.inbox_kinds import default_loader, loader
 from db.models.hours import HoursDeclaration, HoursDeclarationItem, HoursRecord
 from db.models.tasks import ReviewTask
 from db.models.users import User
-from domain.hours import HoursSource, RecordState, same_training
+from domain.hours import DeclarationState, HoursSource, RecordState, same_training
 from domain.review import TaskKind
 
 
@@ -72,6 +72,14 @@ async def _counted_hours(session: AsyncSession, trainee_id: int, year: int) -> D
     return Decimal(str(total or 0))
 
 
+def _outcome(state: str) -> dict[str, str]:
+    """The task header shows the declaration's real outcome: a decision that approved some records
+    and rejected others is 部分通过, not 已通过."""
+    if state == DeclarationState.PARTIAL:
+        return {"outcome": DeclarationState.LABELS[state], "outcome_tag": "tag-amber"}
+    return {}
+
+
 @loader(TaskKind.HOURS_DECLARATION)
 async def hours_declaration(session: AsyncSession, task: ReviewTask) -> dict[str, Any]:
     """The declaration, one row per record as it was sent (with the school's decision once made),
@@ -98,6 +106,7 @@ async def hours_declaration(session: AsyncSession, task: ReviewTask) -> dict[str
         for item in declaration.items
     ]
     return {
+        **_outcome(declaration.state),
         "declaration": declaration,
         "trainee": trainee,
         "rows": rows,

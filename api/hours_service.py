@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
-from api.templating import SHANGHAI
 from api.temporal import update_with_start
 from config import Settings
 from db.base import utcnow
@@ -29,6 +28,7 @@ from db.models.catalog import School
 from db.models.hours import HoursDeclaration, HoursRecord
 from db.models.orders import Enrollment
 from db.models.users import User
+from domain.beijing_time import beijing_today
 from domain.catalog import SubjectCategory, TrainingType
 from domain.errors import DomainError
 from domain.hours import (
@@ -63,7 +63,7 @@ STATE_FILTERS = {
 
 def today_local() -> date:
     """The trainees' calendar day (Asia/Shanghai): the year boundary is theirs, not the server's."""
-    return datetime.now(SHANGHAI).date()
+    return beijing_today(utcnow())
 
 
 def evidence_dir(settings: Settings) -> Path:

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from temporalio.client import Client, WithStartWorkflowOperation
@@ -68,8 +68,8 @@ class OrderInvoiceRow:
         return self.state in (InvoiceState.AVAILABLE, InvoiceState.REJECTED)
 
 
-def paid_orders_query(trainee_id: int):
-    return select(Order).where(Order.trainee_id == trainee_id, Order.status == OrderStatus.PAID)
+def paid_orders_query(trainee_id: int) -> Select[Order]:
+    return select(Order).where(Order.trainee_id == trainee_id, Order.status.in_(OrderStatus.SETTLED))
 
 
 async def count_paid_orders(session: AsyncSession, trainee_id: int) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +26,7 @@ from db.models.catalog import Course, School
 from db.models.checkout import Checkout, OpenOrderLine
 from db.models.orders import Enrollment, EnrollmentStatus, Order, OrderStatus
 from db.models.users import User
+from domain.beijing_time import beijing_today
 from domain.catalog import format_hours, offered_years
 from domain.errors import DomainError
 from domain.orders import OrderInput, OrderLine, OrderView, make_order_no, validate_checkout
@@ -63,7 +64,7 @@ async def place_order(
         course_ids=course_ids,
         training_year=training_year,
         training_type=training_type,
-        offered_years=offered_years(date.today(), school.offered_years if school else None),
+        offered_years=offered_years(beijing_today(now), school.offered_years if school else None),
     )
     assert training_year is not None and school is not None
     if len({c.school_id for c in courses}) > 1:

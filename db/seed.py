@@ -50,13 +50,13 @@ class CourseSpec:
 
 HUNAU_COURSES = [
     CourseSpec(
-        DEMO_COURSE_CODE, "演示课程：十分钟了解继续教育学习", "公需科目", "农学", "public", "1", 10, "平台讲师", 3
+        DEMO_COURSE_CODE, "演示课程：十分钟了解继续教育学习", "公共科目", "农学", "public", "1", 10, "平台讲师", 3
     ),
-    CourseSpec("PUB-01", "习近平新时代中国特色社会主义思想概论", "公需科目", "农学", "public", "6", 60, "刘教授"),
-    CourseSpec("PUB-02", "事业单位工作人员职业道德与行为规范", "公需科目", "农学", "public", "4", 40, "陈教授"),
-    CourseSpec("PUB-03", "法治政府建设与依法行政", "公需科目", "农学", "public", "4", 40, "杨教授"),
-    CourseSpec("PUB-04", "数字政府与公共服务创新", "公需科目", "信息技术", "public", "3", 30, "黄教授"),
-    CourseSpec("PUB-05", "心理健康与压力管理", "公需科目", "教育学", "public", "3", 30, "吴教授"),
+    CourseSpec("PUB-01", "习近平新时代中国特色社会主义思想概论", "公共科目", "农学", "public", "6", 60, "刘教授"),
+    CourseSpec("PUB-02", "事业单位工作人员职业道德与行为规范", "公共科目", "农学", "public", "4", 40, "陈教授"),
+    CourseSpec("PUB-03", "法治政府建设与依法行政", "公共科目", "农学", "public", "4", 40, "杨教授"),
+    CourseSpec("PUB-04", "数字政府与公共服务创新", "公共科目", "信息技术", "public", "3", 30, "黄教授"),
+    CourseSpec("PUB-05", "心理健康与压力管理", "公共科目", "教育学", "public", "3", 30, "吴教授"),
     CourseSpec("AGR-01", "现代农业种植技术", "农业科技", "农学", "professional", "8", 80, "周教授"),
     CourseSpec("AGR-02", "农作物病虫害绿色防控", "农业科技", "农学", "professional", "8", 80, "徐教授"),
     CourseSpec("AGR-03", "智慧农业与物联网应用", "农业科技", "农学", "professional", "8", 80, "孙教授"),
@@ -70,8 +70,8 @@ HUNAU_COURSES = [
 ]
 
 HUNNU_COURSES = [
-    CourseSpec("PUB-01", "社会主义核心价值观专题", "公需科目", "教育学", "public", "4", 40, "罗教授"),
-    CourseSpec("PUB-02", "保密教育与安全意识", "公需科目", "教育学", "public", "3", 30, "梁教授"),
+    CourseSpec("PUB-01", "社会主义核心价值观专题", "公共科目", "教育学", "public", "4", 40, "罗教授"),
+    CourseSpec("PUB-02", "保密教育与安全意识", "公共科目", "教育学", "public", "3", 30, "梁教授"),
     CourseSpec("EDU-01", "新课程标准解读与教学设计", "教育教学", "教育学", "professional", "8", 80, "宋教授"),
     CourseSpec("EDU-02", "课堂管理与学生心理辅导", "教育教学", "教育学", "professional", "8", 80, "郑教授"),
     CourseSpec("EDU-03", "信息技术与课堂教学融合", "教育教学", "教育学", "professional", "8", 80, "谢教授"),
@@ -94,7 +94,7 @@ async def seed(session: AsyncSession, settings: Settings) -> bool:
     hunau = School(
         code="hunau",
         name="湖南农业大学",
-        intro="湖南省事业单位人员继续教育基地，面向全省事业单位工作人员开展公需科目和农业类专业科目培训。",
+        intro="湖南省事业单位人员继续教育基地，面向全省事业单位工作人员开展公共科目和农业类专业科目培训。",
         tax_id=make_credit_code("12430000444880" + "045"[:3]),
         tax_rate="exempt",
     )

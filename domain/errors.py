@@ -115,6 +115,12 @@ MESSAGES: dict[str, str] = {
     "TemporalUnavailable": "系统繁忙，请稍后再试",
     "OrderAlreadyOpen": "您已有包含该课程的待支付订单，请先支付或取消该订单",
     "ProcessFailed": "处理失败，已通知管理员处理，请稍后查看",
+    # Trainee-page defects (issue 10 §2)
+    "UnitTaxIdInvalid": "单位识别号格式不正确（应为15、18或20位字母数字）",
+    "UnitCreditCodeInvalid": "单位识别号（统一社会信用代码）校验不通过，请核对",
+    "CourseNotFound": "课程不存在或已下架",
+    "PageNotFound": "页面不存在",
+    "HoursYearNeverDeclarable": "培训日期须在当前年度或上年度内（只能填报当前年度及上年度的学时信息）",
 }
 
 FALLBACK_MESSAGE = "操作失败，请稍后重试"

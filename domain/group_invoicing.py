@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from domain.beijing_time import beijing_time
 from domain.credit_code import validate_tax_id
 from domain.errors import DomainError
 from domain.invoicing import check_ticked_orders, validate_email
@@ -71,7 +72,14 @@ def validate_qualification_form(unit_name: str, tax_id: str) -> tuple[str, str]:
         raise DomainError("UnitNameTooLong")
     if not (tax_id or "").strip():
         raise DomainError("UnitTaxIdRequired")
-    return name, validate_tax_id(tax_id)
+    try:
+        return name, validate_tax_id(tax_id)
+    except DomainError as err:
+        # the form's field is 单位识别号: a message about 纳税人识别号 would name a field not on the page
+        code = {"TaxIdInvalid": "UnitTaxIdInvalid", "CreditCodeInvalid": "UnitCreditCodeInvalid"}.get(err.code)
+        if code is None:
+            raise
+        raise DomainError(code) from None
 
 
 def refuse_new_qualification(unit_latest: str | None, applicant_latest: str | None) -> None:
@@ -142,7 +150,7 @@ class UnitInvoiceView:
 
 def make_application_no(now: datetime, serial: int) -> str:
     """Readable and sortable: U20261128223015-4821 (U keeps it apart from personal applications)."""
-    return f"U{now:%Y%m%d%H%M%S}-{serial:04d}"
+    return f"U{beijing_time(now):%Y%m%d%H%M%S}-{serial:04d}"
 
 
 def parse_year(value: str | int | None) -> int:

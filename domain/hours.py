@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
+from domain.beijing_time import beijing_time
 from domain.catalog import SubjectCategory, parse_training_type
 from domain.errors import DomainError
 from domain.review import Decision, ItemDecision
@@ -23,6 +24,14 @@ def validate_declaration_year(year: int, today: date) -> int:
     if year not in allowed_declaration_years(today):
         raise DomainError("HoursYearOutOfRange")
     return year
+
+
+def validate_declarable_dates(start: date, end: date, today: date) -> None:
+    """A record must take place (at least partly) in a year that can still be declared, or it could
+    never be submitted: refused when saved, ``HoursYearNeverDeclarable`` (1900, two years back)."""
+    current, previous = allowed_declaration_years(today)
+    if end.year < previous or start.year > current:
+        raise DomainError("HoursYearNeverDeclarable")
 
 
 def max_hours(start: date, end: date, max_hours_per_day: Decimal) -> Decimal:
@@ -164,6 +173,7 @@ def validate_entry(
     amount = validate_offline_record(start_d, end_d, parse_hours(hours), Decimal(max_hours_per_day))
     if end_d > today:
         raise DomainError("HoursDateInFuture")
+    validate_declarable_dates(start_d, end_d, today)
     return OfflineEntry(name[:200], org[:200], start_d, end_d, category.value, ttype.value, amount)
 
 
@@ -183,7 +193,7 @@ def same_training(name_a: str, start_a: date, end_a: date, name_b: str, start_b:
 
 def make_declaration_no(now: datetime, serial: int) -> str:
     """Readable, sortable and unique per second and serial: SB20261128223015-4821."""
-    return f"SB{now:%Y%m%d%H%M%S}-{serial:04d}"
+    return f"SB{beijing_time(now):%Y%m%d%H%M%S}-{serial:04d}"
 
 
 # ---- the declaration workflow's payloads ---------------------------------------------------------

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
+from domain.beijing_time import beijing_time
 from domain.catalog import PaymentChannel, TrainingType
 from domain.errors import DomainError
 
@@ -14,6 +15,40 @@ class OrderState:
     PAID = "paid"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+    # after a payment, refunds of it (退课, a line already held) move the order on: 部分退款 / 已退款
+    PARTLY_REFUNDED = "part_refund"
+    REFUNDED = "refunded"
+    SETTLED = (PAID, PARTLY_REFUNDED, REFUNDED)  # paid once, whatever was given back since
+
+# OrderWorkflow's signal from a refund of its accepted payment (RefundWorkflow, with a patch marker)
+REFUND_RECORDED_SIGNAL = "refund_recorded"
+REFUND_STATE_PATCH = "order-refund-state"
+
+
+def refund_state(amount_cents: int, refunded_cents: int) -> str:
+    """The state of a paid order from what was refunded of its accepted payment."""
+    if refunded_cents <= 0:
+        return OrderState.PAID
+    if refunded_cents < amount_cents:
+        return OrderState.PARTLY_REFUNDED
+    return OrderState.REFUNDED
+
+
+def make_refund_number(day: date, seq: int) -> str:
+    """退款单号 a person reads (TK + Beijing date + the day's sequence): TK202601010001. The
+    provider's idempotency key stays the refund's internal number (W-…, D-…, R-…)."""
+    return f"{refund_number_prefix(day)}{seq:04d}"
+
+
+def refund_number_prefix(day: date) -> str:
+    return f"TK{day:%Y%m%d}"
+
+
+def refund_number_seq(number: str, day: date) -> int:
+    """The sequence of a number made by ``make_refund_number`` on ``day`` (0 for another day's)."""
+    prefix = refund_number_prefix(day)
+    tail = number[len(prefix):] if number.startswith(prefix) else ""
+    return int(tail) if tail.isdigit() else 0
 
 
 @dataclass
@@ -113,6 +148,7 @@ class RefundDone:
     refund_no: str
     amount_cents: int
     refunded_at: str
+    order_state: str | None = None  # the order's state once this refund is recorded (None: not a paid order)
 
 
 def validate_checkout(
@@ -138,8 +174,9 @@ def validate_channel(channel: str) -> None:
 
 
 def make_order_no(now: datetime, serial: int) -> str:
-    """Readable, sortable and unique per second and serial: 20261128223015-048213."""
-    return f"{now:%Y%m%d%H%M%S}-{serial:06d}"
+    """Readable, sortable and unique per second and serial: 20261128223015-048213, in Beijing time
+    (an order placed at 00:39 on 1 January is numbered with that day)."""
+    return f"{beijing_time(now):%Y%m%d%H%M%S}-{serial:06d}"
 
 
 def late_refund_no(order_no: str, trade_no: str) -> str:

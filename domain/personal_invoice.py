@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from domain.beijing_time import beijing_time
 from domain.errors import DomainError
 from domain.invoicing import TitleType, check_ticked_orders, validate_buyer, validate_email
 
@@ -102,7 +103,7 @@ class PersonalInvoiceView:
 
 def make_application_no(now: datetime, serial: int) -> str:
     """Readable and sortable: P20261128223015-4821 (P keeps it apart from unit applications, U...)."""
-    return f"P{now:%Y%m%d%H%M%S}-{serial:04d}"
+    return f"P{beijing_time(now):%Y%m%d%H%M%S}-{serial:04d}"
 
 
 @dataclass

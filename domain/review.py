@@ -29,6 +29,14 @@ class TaskKind:
         HOURS_DECLARATION: "学时申报",
     }
 
+    # the example in the reviewer's 审核意见 box: a reason of the kind being reviewed
+    REASON_EXAMPLES = {
+        PERSONAL_INVOICE: "例如：发票抬头与纳税人识别号不一致",
+        UNIT_QUALIFICATION: "例如：委托书未加盖单位公章，请重新上传",
+        UNIT_INVOICE: "例如：所选记录中有非本单位人员的订单",
+        HOURS_DECLARATION: "例如：证明材料不清晰，无法核实培训学时",
+    }
+
 
 @dataclass
 class OpenTask:

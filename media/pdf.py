@@ -6,11 +6,13 @@ family name is the fallback), so the glyphs are embedded in the PDF.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
+from fontTools.ttLib import TTCollection
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from weasyprint import HTML
 
@@ -20,6 +22,8 @@ from media.qr import qr_data_uri
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 FONT_PATH = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+# a browser showing the markup (学习证明预览) may not load a file:// font: the site serves it here
+FONT_WEB_PATH = "/fonts/wqy-microhei.ttf"
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,19 @@ class InvoiceView:
 
 
 @lru_cache(maxsize=1)
+def web_font() -> bytes:
+    """The collection's first face as a plain TrueType font: browsers refuse the .ttc file itself
+    (Chromium's font sanitizer: "FFTM: misaligned table"); re-saving realigns every table."""
+    collection = TTCollection(str(FONT_PATH), lazy=True)
+    face = collection.fonts[0]
+    if "FFTM" in face:
+        del face["FFTM"]  # FontForge's timestamps: of no use to a browser
+    out = io.BytesIO()
+    face.save(out)
+    return out.getvalue()
+
+
+@lru_cache(maxsize=1)
 def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html"]))
     env.filters["money"] = format_money
@@ -68,8 +85,8 @@ def _env() -> Environment:
     return env
 
 
-def _html(template: str, **ctx: object) -> str:
-    return _env().get_template(template).render(font_url=FONT_PATH.as_uri(), **ctx)
+def _html(template: str, font_url: str | None = None, **ctx: object) -> str:
+    return _env().get_template(template).render(font_url=font_url or FONT_PATH.as_uri(), **ctx)
 
 
 def _pdf(html: str) -> bytes:
@@ -78,10 +95,15 @@ def _pdf(html: str) -> bytes:
     return pdf
 
 
-def certificate_html(cert: CertificateView) -> str:
-    """The certificate as HTML (the markup the PDF is made from; usable as a print preview)."""
+def certificate_html(cert: CertificateView, font_url: str | None = None) -> str:
+    """The certificate as HTML (the markup the PDF is made from; usable as a print preview, with
+    ``font_url`` = ``FONT_WEB_PATH`` for a browser)."""
     return _html(
-        "certificate.html", cert=cert, hours=format_hours(cert.hours), qr=qr_data_uri(cert.verify_url)
+        "certificate.html",
+        font_url=font_url,
+        cert=cert,
+        hours=format_hours(cert.hours),
+        qr=qr_data_uri(cert.verify_url),
     )
 
 

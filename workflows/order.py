@@ -11,6 +11,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain.catalog import PaymentChannel
     from domain.orders import (
+        REFUND_RECORDED_SIGNAL,
+        REFUND_STATE_PATCH,
         OrderInput,
         OrderRecord,
         OrderState,
@@ -173,6 +175,18 @@ class OrderWorkflow:
     def view(self) -> OrderView:
         return self._view()
 
+    @workflow.signal(name=REFUND_RECORDED_SIGNAL)
+    def refund_recorded(self, state: str) -> None:
+        """A refund of the accepted payment was recorded (RefundWorkflow of a 退课): 部分退款 / 已退款."""
+        self._refunded(state)
+
+    def _refunded(self, state: str) -> None:
+        # only forward: a paid order becomes partly refunded, then refunded; never back to paid
+        order = [OrderState.PAID, OrderState.PARTLY_REFUNDED, OrderState.REFUNDED]
+        if self.state in order and state in order and order.index(state) > order.index(self.state):
+            self.state = state
+            set_status(state)
+
     # ---- steps --------------------------------------------------------------------------------
 
     async def _accept(self, paid: PaymentReceived) -> None:
@@ -188,7 +202,7 @@ class OrderWorkflow:
             if channel != paid.channel:
                 await run_step(orders.close_trade, trade.out_trade_no, local=True)
         if applied.duplicate_cents:
-            await run_step(
+            done = await run_step(
                 orders.refund,
                 RefundRequest(
                     refund_no=f"D-{self.input.order_no}",
@@ -198,6 +212,8 @@ class OrderWorkflow:
                     reason="duplicate_payment",
                 ),
             )
+            if workflow.patched(REFUND_STATE_PATCH) and done.order_state:
+                self._refunded(done.order_state)  # lines already held elsewhere: 部分退款 / 已退款
 
     async def _close(self, state: str) -> None:
         assert self.input is not None
@@ -210,7 +226,7 @@ class OrderWorkflow:
     async def _refund_extra(self, notice: PaymentReceived) -> None:
         assert self.input is not None
         self.handled_trades.add(notice.trade_no)
-        reason = "duplicate_payment" if self.state == OrderState.PAID else "late_payment"
+        reason = "duplicate_payment" if self.state in OrderState.SETTLED else "late_payment"
         await run_step(
             orders.refund,
             RefundRequest(

@@ -9,10 +9,12 @@ activity is retried after a crash.
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.orders import RefundDone, RefundRequest
+    from domain.orders import REFUND_RECORDED_SIGNAL, REFUND_STATE_PATCH, RefundDone, RefundRequest
     from workflows.common import run_step, set_status
+    from workflows.order import order_workflow_id
     from workflows.steps import orders
 
 
@@ -27,5 +29,18 @@ class RefundWorkflow:
         set_status("refunding")
         # retried with backoff until the provider answers: a refund is never given up on
         done = await run_step(orders.refund, req)
+        if workflow.patched(REFUND_STATE_PATCH) and done.order_state:
+            await self._tell_order(req.order_no, done.order_state)
         set_status("refunded")
         return done
+
+    async def _tell_order(self, order_no: str, state: str) -> None:
+        """The order's ProcessStatus follows its refunds (部分退款 / 已退款) while its workflow still
+        listens (the late-payment window); after that the projection alone says so, and this
+        workflow's own ProcessStatus and OrderNo show the refund to an operator."""
+        try:
+            await workflow.get_external_workflow_handle(order_workflow_id(order_no)).signal(
+                REFUND_RECORDED_SIGNAL, state
+            )
+        except FailureError:  # the order's workflow has closed
+            workflow.logger.info("order %s closed: its ProcessStatus stays", order_no)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -15,10 +14,12 @@ from sqlalchemy.orm import joinedload
 from api.deps import CurrentTrainee, SessionDep
 from api.pages import trainee_context
 from api.templating import render
+from db.base import utcnow
 from db.models.catalog import Course, School
 from db.models.orders import CartItem
+from domain.beijing_time import beijing_today
 from domain.catalog import TrainingType, offered_years
-from domain.errors import DomainError
+from domain.errors import DomainError, message_for
 
 router = APIRouter(tags=["cart"])
 
@@ -63,7 +64,7 @@ async def _pay_list(
 ) -> Response:
     ctx = await trainee_context(request, session, user)
     school: School | None = ctx["school"] or (courses[0].school if courses else None)
-    years = offered_years(date.today(), school.offered_years if school else None)
+    years = offered_years(beijing_today(utcnow()), school.offered_years if school else None)
     return render(
         request,
         "cart/cart.html",
@@ -75,6 +76,7 @@ async def _pay_list(
             "years": years,
             "training_types": list(TrainingType),
             "checkout_key": secrets.token_urlsafe(16),  # one per form shown: a retry is the same checkout
+            "empty_selection": message_for("EmptySelection"),  # 确认支付 with nothing ticked, said at once
         },
     )
 

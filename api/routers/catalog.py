@@ -92,7 +92,7 @@ async def course_detail(course_id: int, request: Request, user: CurrentTrainee, 
         )
     )
     if course is None:
-        raise DomainError("CourseUnavailable")
+        raise DomainError("CourseNotFound")  # 404: the site's not-found page
     ctx = await trainee_context(request, session, user)
     return render(request, "catalog/detail.html", {**ctx, "course": course, "in_cart": ctx["cart_ids"]})
 

@@ -25,7 +25,7 @@ from db.models.users import Role, User
 from domain.certificates import CertificateStatus, mask_name
 from domain.errors import DomainError, message_for
 from media.certificates import certificate_view, issued_on
-from media.pdf import certificate_html
+from media.pdf import FONT_WEB_PATH, certificate_html, web_font
 
 router = APIRouter(tags=["certificates"])
 
@@ -93,13 +93,19 @@ async def preview(
     """学习证明预览: the very markup the PDF was made from, with the 打印 button below it."""
     cert = await own_certificate(session, user, cert_id)
     ctx = await trainee_context(request, session, user)
-    html = certificate_html(certificate_view(cert, settings.base_url))
+    html = certificate_html(certificate_view(cert, settings.base_url), font_url=FONT_WEB_PATH)
     return render(
         request,
         "certificates/preview.html",
         {**ctx, "cert": cert, "certificate_html": html, "active": "certificates"},
         block="preview",
     )
+
+
+@router.get(FONT_WEB_PATH)
+async def certificate_font() -> Response:
+    """The certificate's font for the preview in the browser (a page may not load file:// URLs)."""
+    return Response(web_font(), media_type="font/ttf", headers={"Cache-Control": "public, max-age=604800"})
 
 
 @router.get("/my/certificates/{cert_id}.pdf")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -25,9 +25,11 @@ from api.group_invoicing_service import (
 from api.pages import paginate, trainee_context
 from api.templating import redirect, render
 from config import Settings
+from db.base import utcnow
 from db.models.catalog import School
 from db.models.group_invoicing import UnitInvoiceApplication, UnitQualification
 from db.models.users import Role
+from domain.beijing_time import beijing_today
 from domain.catalog import offered_years
 from domain.errors import DomainError
 from domain.group_invoicing import UnitInvoiceState, parse_year
@@ -41,7 +43,7 @@ STAFF_VIEWERS = (Role.ADMIN, Role.FINANCE)
 
 async def _years(session: SessionDep, school_id: int | None) -> list[int]:
     school = await session.get(School, school_id) if school_id is not None else None
-    return offered_years(date.today(), school.offered_years if school else None)
+    return offered_years(beijing_today(utcnow()), school.offered_years if school else None)
 
 
 # ---- 集体开票: qualification ------------------------------------------------------------------

@@ -169,6 +169,7 @@ async def _detail_context(
         "action_labels": ACTION_LABELS,
         "kinds": TaskKind.LABELS,
         "status_labels": TaskStatus.LABELS,
+        "reason_example": TaskKind.REASON_EXAMPLES.get(task.kind, "例如：材料不完整，请补充后重新提交"),
         "sub": await load_submission(session, task),
         "kind_templates": kind_templates(task.kind),
         "is_open": task.status == TaskStatus.OPEN,

@@ -14,7 +14,7 @@ from api.pages import paginate, trainee_context
 from api.study_service import course_ref, course_with_chapters, own_enrollment, update_with_start
 from api.templating import redirect, render
 from db.models.catalog import Course
-from db.models.orders import Enrollment, EnrollmentStatus
+from db.models.orders import Enrollment, EnrollmentStatus, Refund
 from domain.errors import DomainError
 from domain.study import SwapRequest, WithdrawRequest
 from workflows.study import StudyWorkflow
@@ -42,12 +42,26 @@ async def my_courses(request: Request, user: CurrentTrainee, session: SessionDep
     ).all()
     ctx = await trainee_context(request, session, user)
     flash = NOTICES.get(notice)
+    if notice == "withdrawn" and (number := await _latest_withdraw_refund(session, user.id)):
+        flash = f"{flash}退款单号：{number}。"
     return render(
         request,
         "center/my_courses.html",
         {**ctx, "enrollments": enrollments, "active": "courses", "flash": flash, "flash_kind": "success"},
         block="list",
     )
+
+
+async def _latest_withdraw_refund(session: SessionDep, trainee_id: int) -> str | None:
+    """The 退款单号 of the trainee's latest 退课 (recorded with the withdrawal itself)."""
+    refund = await session.scalar(
+        select(Refund)
+        .join(Enrollment, Enrollment.id == Refund.enrollment_id)
+        .where(Enrollment.trainee_id == trainee_id, Refund.reason == "withdraw")
+        .order_by(Enrollment.withdrawn_at.desc(), Refund.created_at.desc())
+        .limit(1)
+    )
+    return refund.shown_no if refund else None
 
 
 @router.get("/my/courses/{enrollment_id}/swap", response_class=HTMLResponse)

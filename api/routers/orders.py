@@ -16,6 +16,7 @@ from api.pages import paginate, trainee_context
 from api.settlements import Settlements
 from api.templating import is_htmx, redirect, render
 from db.models.orders import Enrollment, Order, OrderStatus
+from domain.catalog import TrainingType
 from domain.errors import DomainError
 from workflows.order import OrderWorkflow, order_workflow_id
 
@@ -54,7 +55,9 @@ async def checkout(
 async def pay_page(order_no: str, request: Request, user: CurrentTrainee, session: SessionDep) -> Response:
     order = await own_order(session, user, order_no)
     ctx = await trainee_context(request, session, user)
-    return render(request, "orders/pay.html", {**ctx, "order": order})
+    ttype = order.training_type
+    label = TrainingType(ttype).label if ttype in set(TrainingType) else ttype
+    return render(request, "orders/pay.html", {**ctx, "order": order, "training_type_label": label})
 
 
 @router.post("/orders/{order_no}/cancel")
@@ -92,7 +95,7 @@ async def order_status(
     if status == OrderStatus.PENDING and wait > 0:
         settlements: Settlements = request.app.state.settlements
         status = await settlements.wait(order_no, read_status, OrderStatus.PENDING, min(wait, STATUS_WAIT_MAX))
-    if status == OrderStatus.PAID:
+    if status in OrderStatus.SETTLED:
         return Response(status_code=204, headers={"HX-Redirect": "/my/courses"})
     order = {"status": status, "status_label": OrderStatus.LABELS.get(status, status)}
     code = 200 if status == OrderStatus.PENDING else STOP_POLLING

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from api.deps import CurrentTrainee, SessionDep
@@ -12,6 +14,14 @@ from db.models.catalog import School
 from domain.errors import DomainError
 
 router = APIRouter(tags=["portal"])
+
+FAVICON = Path(__file__).resolve().parents[2] / "web" / "static" / "favicon.ico"
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> Response:
+    """Browsers ask every site for /favicon.ico, whatever the page links."""
+    return FileResponse(FAVICON, media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/portal", response_class=HTMLResponse)
@@ -27,6 +37,12 @@ async def portal_training(request: Request, user: CurrentTrainee) -> Response:
 @router.get("/supervision", response_class=HTMLResponse)
 async def supervision(request: Request, user: CurrentTrainee) -> Response:
     return render(request, "portal/supervision.html", {})
+
+
+@router.get("/supervision/policies", response_class=HTMLResponse)
+async def policies(request: Request, user: CurrentTrainee) -> Response:
+    """政策文件: the rules the platform follows (人社部规〔2019〕4号 and the province's registry)."""
+    return render(request, "portal/policies.html", {})
 
 
 @router.get("/supervision/bases", response_class=HTMLResponse)

@@ -29,8 +29,19 @@ class OrderStatus:
     PAID = "paid"  # 已支付
     CLOSED = "closed"  # 已关闭（超时未支付）
     CANCELLED = "cancelled"  # 已取消
+    PARTLY_REFUNDED = "part_refund"  # 部分退款 (some lines withdrawn and refunded)
+    REFUNDED = "refunded"  # 已退款 (every line refunded)
+    SETTLED = (PAID, PARTLY_REFUNDED, REFUNDED)  # paid once: invoices and unit invoicing look at these
 
-    LABELS = {PENDING: "待支付", PAID: "已支付", CLOSED: "已关闭", CANCELLED: "已取消"}
+    LABELS = {
+        PENDING: "待支付",
+        PAID: "已支付",
+        CLOSED: "已关闭",
+        CANCELLED: "已取消",
+        PARTLY_REFUNDED: "部分退款",
+        REFUNDED: "已退款",
+    }
+    TAGS = {PAID: "tag-green", PENDING: "tag-amber", PARTLY_REFUNDED: "tag-amber", REFUNDED: "tag-red"}
 
 
 class Order(Base):
@@ -58,6 +69,10 @@ class Order(Base):
     @property
     def status_label(self) -> str:
         return OrderStatus.LABELS.get(self.status, self.status)
+
+    @property
+    def status_tag(self) -> str:
+        return OrderStatus.TAGS.get(self.status, "")
 
     @property
     def refunded_cents(self) -> int:
@@ -148,6 +163,8 @@ class Refund(Base):
     __tablename__ = "refunds"
 
     refund_no: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # 退款单号 shown to people (TK + Beijing date + sequence), drawn once when the refund is recorded
+    refund_number: Mapped[str | None] = mapped_column(String(20), unique=True, nullable=True)
     order_no: Mapped[str] = mapped_column(ForeignKey("orders.order_no"), index=True)
     enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollments.id"), nullable=True)
     trade_no: Mapped[str] = mapped_column(String(64))
@@ -163,6 +180,11 @@ class Refund(Base):
     @property
     def reason_label(self) -> str:
         return self.REASON_LABELS.get(self.reason, self.reason)
+
+    @property
+    def shown_no(self) -> str:
+        """退款单号 on pages and in notices (a refund recorded before numbers existed keeps its own)."""
+        return self.refund_number or self.refund_no
 
     @property
     def status_label(self) -> str:

@@ -4,12 +4,14 @@ on the test database)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from activities.hours import HoursActivities
 from db.models.hours import HoursRecord
+from db.models.orders import Enrollment
 from domain.hours_records import PlatformHours
 from tests.support import make_trainee
 from tests.support.hours import make_enrollment
@@ -45,3 +47,21 @@ async def test_each_enrollment_gets_its_own_record(sessionmaker, settings) -> No
     async with sessionmaker() as s:
         total = await s.scalar(select(func.sum(HoursRecord.hours)).where(HoursRecord.trainee_id == trainee.id))
     assert total == Decimal(8)
+
+
+async def test_training_dates_of_pushed_hours_are_beijing_days(sessionmaker, settings) -> None:
+    """Studied from 23:50 on New Year's Eve to 00:39 on 1 January, Beijing time (15:50 to 16:39 UTC
+    on 31 December): the 培训日期 are the days the trainee lived, not the UTC ones."""
+    trainee = await make_trainee(sessionmaker)
+    enrollment = await make_enrollment(sessionmaker, trainee.id, "AGR-01", year=2026)
+    async with sessionmaker() as s:
+        row = await s.get(Enrollment, enrollment.id)
+        assert row is not None
+        row.started_at = datetime(2025, 12, 31, 15, 50, tzinfo=UTC)
+        row.completed_at = datetime(2025, 12, 31, 16, 39, tzinfo=UTC)
+        await s.commit()
+    record_id = await HoursActivities(sessionmaker, settings).push_platform(PlatformHours(enrollment.id))
+    async with sessionmaker() as s:
+        record = await s.get(HoursRecord, record_id)
+    assert record is not None
+    assert (record.start_date, record.end_date) == (date(2025, 12, 31), date(2026, 1, 1))

@@ -144,8 +144,8 @@ async def test_submission_goes_under_review_with_a_reencoded_image(client, sessi
 @pytest.mark.parametrize(
     ("case", "unit_name", "tax_id", "content", "filename", "message"),
     [
-        ("bad tax id", "某单位", "12430000444880045X", "png", "a.png", "统一社会信用代码校验不通过"),
-        ("short tax id", "某单位", "1243", "png", "a.png", "纳税人识别号格式不正确"),
+        ("bad tax id", "某单位", "12430000444880045X", "png", "a.png", "单位识别号（统一社会信用代码）校验不通过"),
+        ("short tax id", "某单位", "1243", "png", "a.png", "单位识别号格式不正确"),
         ("no unit name", " ", "CODE", "png", "a.png", "请输入单位名称"),
         ("text renamed .png", "某单位", "CODE", "text", "委托书.png", "委托书文件只能上传图片格式"),
         ("pdf", "某单位", "CODE", "pdf", "委托书.pdf", "委托书文件只能上传图片格式"),

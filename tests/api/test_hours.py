@@ -163,6 +163,9 @@ REFUSALS = [
     (entry(subject_category="sports"), "请选择科目类别"),
     (entry(training_type="holiday"), "请选择培训类型"),
     (entry(end_date=(TODAY + timedelta(days=1)).isoformat()), "结束日期不能晚于今天"),
+    # a year that can never be submitted is refused when saved, not kept as a silent draft
+    (entry(start_date="1900-05-01", end_date="1900-05-01"), "只能填报当前年度及上年度的学时信息"),
+    (entry(start_date=f"{YEAR - 2}-06-01", end_date=f"{YEAR - 2}-06-01"), "只能填报当前年度及上年度的学时信息"),
 ]
 
 

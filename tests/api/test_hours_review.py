@@ -3,6 +3,8 @@ the refusals, another school's reviewer, the evidence links."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from sqlalchemy import select
@@ -68,6 +70,8 @@ async def test_reviewer_decides_record_by_record(declared, app, sessionmaker, cl
 
         claimed = await staff.post(f"/staff/tasks/{task.id}/claim", headers=htmx(staff))
         assert f'name="item-{first}"' in claimed.text and f'name="reason-{second}"' in claimed.text
+        # the example reason is an hours one, not the invoices' 纳税人识别号
+        assert "例如：证明材料不清晰" in claimed.text and "纳税人识别号" not in claimed.text
 
         url = f"/staff/tasks/{task.id}/decide"
         no_reason = await staff.post(
@@ -99,6 +103,9 @@ async def test_reviewer_decides_record_by_record(declared, app, sessionmaker, cl
         assert done.status_code == 200, done.text
         assert "部分通过" in done.text and "签到表无主办单位盖章" in done.text
         assert "通过1条，驳回1条" in done.text  # the audit trail
+        # the header shows the declaration's outcome, not 已通过
+        head = re.search(r'<div id="task-status">(.*?)</div>', (await staff.get(f"/staff/tasks/{task.id}")).text, re.S)
+        assert head and "部分通过" in head.group(1) and "已通过" not in head.group(1)
 
     records = {r.id: r for r in await records_of(sessionmaker, declared["trainee"].id)}
     assert records[first].state == "approved"

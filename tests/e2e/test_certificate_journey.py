@@ -39,7 +39,10 @@ async def test_print_certificate_and_verify_it(page: Page, sessionmaker, setting
     await expect(row).to_contain_text(cert.cert_no)
     await expect(page.locator(f"tr[data-enrollment-id='{just_finished.id}']")).to_contain_text("证明生成中")
 
-    # 打印学习证明 → the preview pops up
+    # 打印学习证明 → the preview pops up, without a console error (its font once came by file://)
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type in ("error", "warning") else None)
+    page.on("requestfailed", lambda req: problems.append(f"failed: {req.url}"))
     await row.locator("text=打印学习证明").click()
     dialog = page.locator("dialog#cert-preview")
     await expect(dialog).to_be_visible()
@@ -47,6 +50,14 @@ async def test_print_certificate_and_verify_it(page: Page, sessionmaker, setting
     await expect(sheet.locator("h1")).to_have_text("学习证明")
     await expect(sheet.locator("body")).to_contain_text(trainee.name)
     await expect(sheet.locator("img[alt=查验二维码]")).to_be_visible()
+    frame = await page.locator("#cert-preview iframe").element_handle()
+    assert frame is not None and (inner := await frame.content_frame()) is not None
+    fonts = await inner.evaluate(
+        "async () => { await document.fonts.ready; return [...document.fonts].map(f => f.family + ':' + f.status); }"
+    )
+    assert any(f.endswith(":loaded") for f in fonts), (fonts, problems)  # the certificate's own font, over HTTP
+    assert not [p for p in problems if "Not allowed to load local resource" in p or "font" in p.lower()], problems
+    assert not problems, problems
 
     # 打印 → the stored PDF opens (inline) in a new tab, where the browser's own 打印 is
     printer = dialog.locator("#print-btn")

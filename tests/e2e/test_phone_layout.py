@@ -254,6 +254,7 @@ async def test_every_page_fits_a_phone(
                 ("study-toc", f"/study/{done.id}"),
                 ("portal", "/portal"),
                 ("supervision", "/supervision"),
+                ("supervision-policies", "/supervision/policies"),
                 ("order-pay", f"/orders/{pending_no.group(1)}/pay"),
                 ("invoice-detail", f"/my/invoices/{app_no}"),
                 ("hours-edit", f"/my/hours/records/{draft_id}/edit"),
@@ -280,6 +281,8 @@ async def test_every_page_fits_a_phone(
         await visit(page, "portal-training", "/portal/training", "事管培训平台")
         await visit(page, "supervision", "/supervision", "继续教育基地专区")
         await visit(page, "supervision-bases", "/supervision/bases", "湖南农业大学")
+        await visit(page, "supervision-policies", "/supervision/policies", "人社部规〔2019〕4号")
+        await visit(page, "error-not-found", "/courses/999999", "页面不存在")
         await page.goto("/portal")
         await enter_school(page)
         await assert_fits(page, "home")

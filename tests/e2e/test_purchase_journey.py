@@ -30,6 +30,11 @@ async def test_login_choose_two_courses_and_pay(page: Page, sessionmaker) -> Non
     await expect(page.locator("#nav-cart .badge")).to_have_text("2")
     await second.locator("text=去购物车").click()
 
+    # 确认支付 with nothing ticked is refused at once: no year/type dialog first
+    await page.click("#confirm-pay")
+    await expect(page.locator("#flash")).to_contain_text("请至少选择一门课程")
+    await expect(page.locator("#year-type-dialog")).not_to_be_visible()
+
     # 购物车: tick both, 确认支付 → 培训年份 and 培训类型 → 确认
     await page.check("#check-all")
     await expect(page.locator("#sel-total")).to_have_text("¥70.00")
@@ -39,6 +44,7 @@ async def test_login_choose_two_courses_and_pay(page: Page, sessionmaker) -> Non
     await page.click("#confirm-year-type")
     await page.wait_for_url("**/orders/*/pay")
     await expect(page.locator("text=¥70.00").first).to_be_visible()
+    await expect(page.locator("#order-training-type")).to_have_text("在岗培训")  # the type chosen
 
     await pay_with_alipay(page)
     rows = page.locator("#my-course-list tr[data-enrollment-id]")
@@ -54,3 +60,14 @@ async def test_expired_login_qr_says_so(page: Page, app) -> None:
         await expect(page.locator("text=二维码已过期")).to_be_visible(timeout=10_000)
     finally:
         app.state.settings.login_qr_ttl_seconds = saved
+
+
+async def test_unknown_course_shows_the_not_found_page(page: Page, sessionmaker) -> None:
+    trainee = await make_trainee(sessionmaker, "迷路学员")
+    await qr_login(page, trainee.name)
+    await enter_school(page)
+    for url in ("/courses/999999", "/courses/abc"):
+        resp = await page.goto(url)
+        assert resp is not None and resp.status == 404, url
+        await expect(page.locator("#error-title")).to_have_text("页面不存在（404）")
+        await expect(page.locator("text=回到首页")).to_be_visible()

@@ -161,3 +161,24 @@ async def test_swap_then_withdraw_and_see_the_refund(page: Page, sessionmaker) -
         await page.reload()
     await expect(page.locator("#refunds")).to_contain_text("已退款")
     await expect(page.locator("#refunds")).to_contain_text("¥40.00")
+    await expect(page.locator("#refunds .refund-no").first).to_have_text(re.compile(r"^TK\d{12}$"))  # 退款单号
+    order_no = (await page.locator("h2 + p b").first.inner_text()).strip()
+
+    # one of two lines refunded: 部分退款 in 我的订单, not 已支付
+    await page.goto("/my/orders")
+    state = page.locator(f".order-status[data-order-no='{order_no}']")
+    await expect(state).to_have_text("部分退款")
+
+    # the other line withdrawn too: 已退款
+    await page.goto("/my/courses")
+    row = page.locator("tr", has_text="智慧农业与物联网应用")
+    await row.get_by_role("button", name="退课").click()
+    await row.locator("dialog").get_by_role("button", name="确定").click()
+    await page.wait_for_url("**/my/courses?notice=withdrawn")
+    await expect(page.locator("#flash")).to_contain_text("退款单号：TK")
+    for _ in range(30):  # the refund completes in the background
+        await page.goto("/my/orders")
+        if await state.inner_text() == "已退款":
+            break
+        await page.wait_for_timeout(300)
+    await expect(state).to_have_text("已退款")

@@ -29,8 +29,9 @@ def test_form_normalises_name_and_code() -> None:
         ("", CODE, "UnitNameRequired", "请输入单位名称"),
         ("单" * 101, CODE, "UnitNameTooLong", "单位名称过长"),
         ("某单位", " ", "UnitTaxIdRequired", "请输入单位识别号"),
-        ("某单位", "12430000444880045X", "CreditCodeInvalid", "统一社会信用代码校验不通过，请核对"),
-        ("某单位", "12345", "TaxIdInvalid", "纳税人识别号格式不正确"),
+        ("某单位", "12430000444880045X", "UnitCreditCodeInvalid", "单位识别号（统一社会信用代码）校验不通过"),
+        # the field is 单位识别号: its message names it, not 纳税人识别号
+        ("某单位", "12345", "UnitTaxIdInvalid", "单位识别号格式不正确"),
     ],
 )
 def test_form_refusals(name: str, tax_id: str, code: str, message: str) -> None:
@@ -64,7 +65,7 @@ def test_a_rejected_unit_may_apply_again() -> None:
 
 
 def test_application_numbers_carry_the_time_and_a_serial() -> None:
-    no = make_application_no(datetime(2026, 11, 28, 22, 30, 15, tzinfo=UTC), 42)
+    no = make_application_no(datetime(2026, 11, 28, 14, 30, 15, tzinfo=UTC), 42)
     assert no == "U20261128223015-0042"
 
 

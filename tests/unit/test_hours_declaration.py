@@ -62,6 +62,29 @@ def test_entry_refusals(overrides: dict, code: str) -> None:
     assert info.value.code == code
 
 
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("1900-01-01", "1900-01-01"),  # a typo'd year
+        ("2024-12-30", "2024-12-31"),  # two years back: can never be declared
+        ("2024-03-01", "2024-03-03"),
+    ],
+)
+def test_entry_in_a_year_that_can_never_be_declared_is_refused(start: str, end: str) -> None:
+    with pytest.raises(DomainError) as info:
+        validate_entry(**form(start=start, end=end, hours="8"))
+    assert info.value.code == "HoursYearNeverDeclarable"
+    assert "只能填报当前年度及上年度" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [("2025-01-01", "2025-01-01"), ("2024-12-31", "2025-01-01"), ("2026-06-10", "2026-06-10")],
+)
+def test_entry_touching_the_previous_or_current_year_is_kept(start: str, end: str) -> None:
+    assert validate_entry(**form(start=start, end=end, hours="8")).start == date.fromisoformat(start)
+
+
 def test_record_must_fall_in_the_declared_year() -> None:
     validate_record_in_year(date(2025, 12, 30), date(2026, 1, 2), 2025)
     validate_record_in_year(date(2025, 12, 30), date(2026, 1, 2), 2026)
@@ -117,4 +140,4 @@ def test_outcomes() -> None:
 
 
 def test_declaration_no_is_readable_and_sortable() -> None:
-    assert make_declaration_no(datetime(2026, 11, 28, 22, 30, 15, tzinfo=UTC), 42) == "SB20261128223015-0042"
+    assert make_declaration_no(datetime(2026, 11, 28, 14, 30, 15, tzinfo=UTC), 42) == "SB20261128223015-0042"

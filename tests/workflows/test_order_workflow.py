@@ -4,7 +4,7 @@ duplicate and late notifications, a payment after the close refunded once."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 import pytest
@@ -26,7 +26,9 @@ from domain.orders import (
     TradeRequest,
 )
 from tests.workflows.histories import record
+from workflows.common import PROCESS_STATUS
 from workflows.order import OrderWorkflow
+from workflows.refund import RefundWorkflow
 
 QUEUE = "order-test"
 
@@ -171,3 +173,53 @@ async def test_payment_with_wrong_amount_does_not_pay_the_order(env) -> None:
         assert len(refunds) == 1 and refunds[0].amount_cents == 1  # type: ignore[attr-defined]
         await env.sleep(timedelta(hours=25))
         assert await handle.result() == "closed"
+
+
+async def test_refunds_of_the_paid_order_move_its_process_status(temporal_client: Client) -> None:
+    """退课 of every line: the RefundWorkflow tells the still-listening order 已退款 (its ProcessStatus
+    too); a refund after the order's workflow has closed still completes. On the local dev server:
+    a child of another workflow locks the time-skipping server's clock."""
+    side = FakeOrderSide()
+    states = iter(["part_refund", "refunded", "refunded"])
+
+    @activity.defn(name="orders.refund")
+    async def refund(req: RefundRequest) -> RefundDone:
+        side.calls.append(("refund", req))
+        return RefundDone(req.refund_no, req.amount_cents, "2026-11-28T00:00:00+00:00", order_state=next(states))
+
+    fakes = [a for a in side.activities() if a.__name__ != "refund"] + [refund]
+    queue = f"{QUEUE}-{uuid.uuid4().hex[:6]}"
+    no = uuid.uuid4().hex[:10]
+    async with Worker(temporal_client, task_queue=queue, workflows=[OrderWorkflow, RefundWorkflow], activities=fakes):
+        operation = WithStartWorkflowOperation(
+            OrderWorkflow.run,
+            replace(order_input(no), late_payment_window_seconds=4),
+            id=f"order-{no}",
+            task_queue=queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        )
+        await temporal_client.execute_update_with_start_workflow(
+            OrderWorkflow.placed, start_workflow_operation=operation
+        )
+        order = await operation.workflow_handle()
+        assert (await order.execute_update(OrderWorkflow.payment_received, notice(no))).state == "paid"
+
+        async def withdraw(eid: int, amount: int) -> WorkflowHandle:
+            req = RefundRequest(f"W-{eid}", no, "T-alipay", amount, "withdraw", eid)
+            handle = await temporal_client.start_workflow(
+                RefundWorkflow.run, req, id=f"refund-{no}-{eid}", task_queue=queue
+            )
+            await handle.result()
+            return handle
+
+        await withdraw(1, 4000)
+        assert (await order.query(OrderWorkflow.view)).state == "part_refund"
+        last = await withdraw(2, 8000)
+        assert (await order.query(OrderWorkflow.view)).state == "refunded"
+        assert (await order.describe()).typed_search_attributes.get(PROCESS_STATUS) == "refunded"
+        assert await order.result() == "refunded"
+        await record(order, "order_paid_then_refunded")
+        await record(last, "refund_done_order_told")
+        # the order's workflow has closed: a later refund finishes all the same
+        late = await withdraw(3, 1)
+        assert (await late.describe()).typed_search_attributes.get(PROCESS_STATUS) == "refunded"

@@ -1,6 +1,12 @@
 // Small helpers shared by every page. Confirmation dialogs use <dialog>; htmx does the requests.
 document.addEventListener("click", (ev) => {
   const opener = ev.target.closest("[data-open-dialog]");
+  if (opener && opener.dataset.requireChecked && !opener.form?.querySelector(`input[name="${opener.dataset.requireChecked}"]:checked`)) {
+    // nothing ticked: refuse first, as the server would, before any dialog asks for more
+    ev.preventDefault();
+    showFlash(opener.dataset.requireMessage || "请至少选择一项");
+    return;
+  }
   if (opener) {
     const dlg = document.getElementById(opener.dataset.openDialog);
     if (dlg) { ev.preventDefault(); dlg.showModal(); }
@@ -46,12 +52,13 @@ document.addEventListener("DOMContentLoaded", () => labelTables(document));
 document.addEventListener("htmx:load", (ev) => labelTables(ev.detail.elt));
 
 // A server-side fault (503 系统繁忙) is not swapped; its HX-Trigger "showToast" puts the message in #flash.
-document.body.addEventListener("showToast", (ev) => {
+function showFlash(message) {
   const flash = document.getElementById("flash");
   if (!flash) return;
   const div = document.createElement("div");
   div.className = "alert alert-error";
   div.setAttribute("role", "alert");
-  div.textContent = ev.detail.value;
+  div.textContent = message;
   flash.replaceChildren(div);
-});
+}
+document.body.addEventListener("showToast", (ev) => showFlash(ev.detail.value));
