@@ -75,5 +75,3 @@ class CourseActivities:
 
     def all(self) -> list[Any]:
         return [self.mark_under_review, self.record_decision, self.withdraw]
-
-

@@ -43,5 +43,7 @@ async def course_publication(session: AsyncSession, task: ReviewTask) -> dict[st
             Course.id != course.id,
         )
     )
-    attachments = [{"name": "封面", "url": f"/media/{course.cover_path}", "is_image": True}] if course.cover_path else []
+    attachments = (
+        [{"name": "封面", "url": f"/media/{course.cover_path}", "is_image": True}] if course.cover_path else []
+    )
     return {"course": course, "on_sale": on_sale, "state_label": state_label, "attachments": attachments}

@@ -71,9 +71,10 @@ def staff_school(user: User) -> int:
 async def own_course(session: AsyncSession, user: User, course_id: int) -> Course:
     """The course with its chapters; another school's course is refused (CourseNotYours)."""
     course = await session.scalar(
-        select(Course).where(Course.id == course_id).options(selectinload(Course.chapters)).execution_options(
-            populate_existing=True
-        )
+        select(Course)
+        .where(Course.id == course_id)
+        .options(selectinload(Course.chapters))
+        .execution_options(populate_existing=True)
     )
     if course is None:
         raise DomainError("NotFound")
@@ -134,7 +135,9 @@ async def versions_of(session: AsyncSession, course: Course) -> list[Course]:
 
 
 async def form_choices(session: AsyncSession, school_id: int) -> dict[str, object]:
-    categories = (await session.scalars(select(Category).where(Category.school_id == school_id).order_by(Category.sort))).all()
+    categories = (
+        await session.scalars(select(Category).where(Category.school_id == school_id).order_by(Category.sort))
+    ).all()
     majors = (await session.scalars(select(Major).order_by(Major.id))).all()
     return {"categories": categories, "majors": majors}
 
@@ -222,7 +225,9 @@ async def editable_version(session: AsyncSession, course: Course) -> Course:
     )
     session.add(copy)
     await session.flush()
-    chapters = (await session.scalars(select(Chapter).where(Chapter.course_id == newest.id).order_by(Chapter.seq))).all()
+    chapters = (
+        await session.scalars(select(Chapter).where(Chapter.course_id == newest.id).order_by(Chapter.seq))
+    ).all()
     session.add_all(
         Chapter(course_id=copy.id, seq=c.seq, title=c.title, duration_seconds=c.duration_seconds, clip=c.clip)
         for c in chapters
@@ -342,7 +347,9 @@ def check_publishable(course: Course, rule: HoursRule) -> list[int]:
     return seconds
 
 
-def _start(course: Course, on_sale_id: int | None, settings: Settings) -> WithStartWorkflowOperation[object, str]:
+def _start(
+    course: Course, on_sale_id: int | None, settings: Settings
+) -> WithStartWorkflowOperation[CoursePublicationWorkflow, str]:
     lineage = course.lineage
     return WithStartWorkflowOperation(
         CoursePublicationWorkflow.run,

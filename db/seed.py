@@ -126,7 +126,9 @@ async def seed(session: AsyncSession, settings: Settings) -> bool:
 
 
 async def _add_draft_course(session: AsyncSession, school: School, majors: dict[str, Major]) -> None:
-    category = await session.scalar(select(Category).where(Category.school_id == school.id, Category.name == "农业科技"))
+    category = await session.scalar(
+        select(Category).where(Category.school_id == school.id, Category.name == "农业科技")
+    )
     assert category is not None
     course = Course(
         school_id=school.id,
@@ -146,7 +148,9 @@ async def _add_draft_course(session: AsyncSession, school: School, majors: dict[
     session.add(course)
     await session.flush()
     session.add(
-        Chapter(course_id=course.id, seq=1, title="第1讲 农村电商概览", duration_seconds=DRAFT_CLIP_SECONDS, clip=DRAFT_CLIP)
+        Chapter(
+            course_id=course.id, seq=1, title="第1讲 农村电商概览", duration_seconds=DRAFT_CLIP_SECONDS, clip=DRAFT_CLIP
+        )
     )
 
 

@@ -123,8 +123,11 @@ class CoursePublicationWorkflow:
             raise refuse("CourseUnderReview")  # a second submit in the same activation
         self.pending = sub
         await workflow.wait_condition(
-            lambda: self.reviewing is not None and self.reviewing.version_id == sub.version_id
-            and self.review.task_id is not None
+            lambda: (
+                self.reviewing is not None
+                and self.reviewing.version_id == sub.version_id
+                and self.review.task_id is not None
+            )
         )
         return self._view()
 
@@ -148,8 +151,9 @@ class CoursePublicationWorkflow:
                 raise refuse("CourseNotOnSale")
             await self._act(
                 CourseActivities.withdraw,
-                CourseWithdrawn(lineage_id=self.input.lineage_id, version_id=version_id, actor_id=req.actor_id,
-                                at=req.at),
+                CourseWithdrawn(
+                    lineage_id=self.input.lineage_id, version_id=version_id, actor_id=req.actor_id, at=req.at
+                ),
             )
             self.s.on_sale_version_id = None
         self._status()

@@ -52,8 +52,14 @@ SUBJECTS = [("public", "公共科目"), ("professional", "专业科目")]
 
 
 def _form(
-    course_title: str, category_id: str, major_id: str, subject_category: str, hours: str, price: str,
-    description: str, teacher: str,
+    course_title: str,
+    category_id: str,
+    major_id: str,
+    subject_category: str,
+    hours: str,
+    price: str,
+    description: str,
+    teacher: str,
 ):  # type: ignore[no-untyped-def]
     return validate_course_form(
         title=course_title,
@@ -205,7 +211,12 @@ async def chapter_add(
     course = await own_course(session, user, course_id)
     chapter = await add_chapter(session, settings, course, chapter_title, courseware)
     return await _chapters_fragment(
-        request, session, user, course_id, settings, f"已添加章节「{chapter.title}」（课件时长 {chapter.duration_seconds} 秒）"
+        request,
+        session,
+        user,
+        course_id,
+        settings,
+        f"已添加章节「{chapter.title}」（课件时长 {chapter.duration_seconds} 秒）",
     )
 
 
@@ -245,8 +256,9 @@ async def submit(
     settings: SettingsDep,
 ) -> Response:
     course = await own_course(session, user, course_id)
-    await submit_course(session=session, client=client, settings=settings, user=user, course=course,
-                        now=datetime.now(UTC))
+    await submit_course(
+        session=session, client=client, settings=settings, user=user, course=course, now=datetime.now(UTC)
+    )
     return redirect(request, f"{BASE}/{course_id}?saved=submitted")
 
 
@@ -260,6 +272,7 @@ async def withdraw(
     settings: SettingsDep,
 ) -> Response:
     course = await own_course(session, user, course_id)
-    await withdraw_course(session=session, client=client, settings=settings, user=user, course=course,
-                          now=datetime.now(UTC))
+    await withdraw_course(
+        session=session, client=client, settings=settings, user=user, course=course, now=datetime.now(UTC)
+    )
     return redirect(request, f"{BASE}/{course_id}?saved=withdrawn")

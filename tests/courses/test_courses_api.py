@@ -62,8 +62,7 @@ async def test_course_admin_lands_on_the_course_list_with_the_school_courses(app
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         await c.get("/staff/login")
-        resp = await c.post("/staff/login", data={"username": user.username, "password": "Pass@1234"},
-                            headers=csrf(c))
+        resp = await c.post("/staff/login", data={"username": user.username, "password": "Pass@1234"}, headers=csrf(c))
         assert resp.headers["location"] == "/staff/courses"
         page = await c.get("/staff/courses")
         assert page.status_code == 200
@@ -152,7 +151,7 @@ async def test_chapters_are_reordered_and_deleted_as_fragments(admin_client, ses
     for title in ("第一讲", "第二讲", "第三讲"):
         assert (await upload_chapter(admin_client, course_id, clip_bytes(tmp_path, 2), title=title)).status_code == 200
     async with sessionmaker() as s:
-        ids = list((await s.scalars(select(Chapter.id).where(Chapter.course_id == course_id).order_by(Chapter.seq))))
+        ids = list(await s.scalars(select(Chapter.id).where(Chapter.course_id == course_id).order_by(Chapter.seq)))
 
     moved = await admin_client.post(
         f"/staff/courses/{course_id}/chapters/{ids[2]}/move", data={"direction": "up"}, headers=htmx(admin_client)
@@ -162,11 +161,16 @@ async def test_chapters_are_reordered_and_deleted_as_fragments(admin_client, ses
     page = await admin_client.get(f"/staff/courses/{course_id}")
     assert 'hx-confirm="确定删除章节' in page.text  # deleting asks first
 
-    deleted = await admin_client.post(f"/staff/courses/{course_id}/chapters/{ids[0]}/delete", headers=htmx(admin_client))
+    deleted = await admin_client.post(
+        f"/staff/courses/{course_id}/chapters/{ids[0]}/delete", headers=htmx(admin_client)
+    )
     assert deleted.status_code == 200 and "章节已删除" in deleted.text and "第一讲" not in deleted.text
     async with sessionmaker() as s:
-        rows = (await s.execute(select(Chapter.title, Chapter.seq).where(Chapter.course_id == course_id)
-                                .order_by(Chapter.seq))).all()
+        rows = (
+            await s.execute(
+                select(Chapter.title, Chapter.seq).where(Chapter.course_id == course_id).order_by(Chapter.seq)
+            )
+        ).all()
     assert [tuple(r) for r in rows] == [("第三讲", 1), ("第二讲", 2)]
 
 
@@ -233,7 +237,9 @@ async def test_published_through_the_inbox_then_a_new_version_then_withdrawn(  #
     page = await admin_client.get(f"/staff/courses/{course_id}")
     assert "平台驳回原因：课件画面不清晰" in page.text
 
-    assert (await admin_client.post(f"/staff/courses/{course_id}/submit", headers=htmx(admin_client))).status_code == 204
+    assert (
+        await admin_client.post(f"/staff/courses/{course_id}/submit", headers=htmx(admin_client))
+    ).status_code == 204
     task = await open_task_for(sessionmaker, course_id)
     async with staff_client(app, admin) as staff:
         assert (await decide(staff, task.id, approve=True)).status_code == 200
@@ -292,23 +298,49 @@ async def test_a_course_on_sale_before_any_workflow_is_withdrawn_and_trainees_ke
     category, major = await choices(sessionmaker)
     trainee = await make_trainee(sessionmaker)
     async with sessionmaker() as s:
-        course = Course(school_id=1, category_id=category, major_id=major, code="T-WD-" + str(trainee.id),
-                        title="下架测试课程", subject_category="public", hours=1, price_cents=100, published=True,
-                        state="published")
+        course = Course(
+            school_id=1,
+            category_id=category,
+            major_id=major,
+            code="T-WD-" + str(trainee.id),
+            title="下架测试课程",
+            subject_category="public",
+            hours=1,
+            price_cents=100,
+            published=True,
+            state="published",
+        )
         s.add(course)
         await s.flush()
         s.add(Chapter(course_id=course.id, seq=1, title="第1讲", duration_seconds=2700, clip="x.mp4"))
-        order = Order(order_no=f"WD{trainee.id}", trainee_id=trainee.id, school_id=1, training_year=date.today().year,
-                      training_type="in_post", amount_cents=100, status="paid", channel="alipay",
-                      expires_at=datetime.now(UTC))
+        order = Order(
+            order_no=f"WD{trainee.id}",
+            trainee_id=trainee.id,
+            school_id=1,
+            training_year=date.today().year,
+            training_type="in_post",
+            amount_cents=100,
+            status="paid",
+            channel="alipay",
+            expires_at=datetime.now(UTC),
+        )
         s.add(order)
         await s.flush()
         item = OrderItem(order_no=order.order_no, course_id=course.id, title="下架测试课程", hours=1, price_cents=100)
         s.add(item)
         await s.flush()
-        s.add(Enrollment(order_item_id=item.id, order_no=order.order_no, trainee_id=trainee.id, course_id=course.id,
-                         school_id=1, training_year=order.training_year, training_type="in_post",
-                         price_cents=100))
+        s.add(
+            Enrollment(
+                order_item_id=item.id,
+                order_no=order.order_no,
+                trainee_id=trainee.id,
+                course_id=course.id,
+                school_id=1,
+                training_year=order.training_year,
+                training_type="in_post",
+                price_cents=100,
+            )
+        )
         await s.commit()
         course_id = course.id
 

@@ -131,7 +131,9 @@ async def test_rejected_with_a_reason_then_resubmitted(time_env: WorkflowEnviron
         assert await refusal(handle, "decide", decision(False, " ")) == "RejectReasonRequired"
         assert "record_decision" not in side.names()
 
-        assert await handle.execute_update(CoursePublicationWorkflow.decide, decision(False, "课件画面模糊")) == "rejected"
+        assert (
+            await handle.execute_update(CoursePublicationWorkflow.decide, decision(False, "课件画面模糊")) == "rejected"
+        )
         decided = side.arg("record_decision")
         assert isinstance(decided, VersionDecided)
         assert (decided.approve, decided.reason) == (False, "课件画面模糊")
@@ -158,7 +160,9 @@ async def test_new_version_is_reviewed_while_the_old_one_stays_on_sale(time_env:
         assert await refusal(handle, "submit", submission(LINEAGE)) == "CourseNotSubmittable"
         view = await handle.execute_update(CoursePublicationWorkflow.submit, submission(LINEAGE + 1))
         assert (view.status, view.on_sale_version_id, view.reviewing_version_id) == (
-            "under_review_on_sale", LINEAGE, LINEAGE + 1,
+            "under_review_on_sale",
+            LINEAGE,
+            LINEAGE + 1,
         )
         # one version at a time
         assert await refusal(handle, "submit", submission(LINEAGE + 2)) == "CourseUnderReview"
