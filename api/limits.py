@@ -101,7 +101,7 @@ TEXT_FIELDS: dict[str, TextField] = {
     "course_title": TextField("课程名称", columns=(Course.title,)),
     "teacher": TextField("主讲教师", columns=(Course.teacher,)),
     "price": TextField("价格", 12),
-    "description": TextField("课程简介", 2000),
+    "description": TextField("课程简介", 1000),
     "chapter_title": TextField("章节名称", columns=(Chapter.title,)),
     "direction": TextField("移动方向", 10),
 }

@@ -94,7 +94,7 @@ async def test_course_form_refusals_store_nothing(admin_client, sessionmaker) ->
         ({"course_title": "  "}, "请填写课程名称"),
         ({"course_title": "课" * 201}, "课程名称不能超过200个字符"),
         ({"category_id": "99999999999"}, "课程类目超出允许范围"),
-        ({"description": "长" * 2001}, "课程简介不能超过2000个字符"),
+        ({"description": "长" * 1001}, "课程简介不能超过1000个字符"),
     ]:
         form = {**course_form(category, major), **changes}
         resp = await admin_client.post("/staff/courses", data=form, headers=htmx(admin_client))
