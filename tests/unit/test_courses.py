@@ -49,8 +49,15 @@ def test_bad_hours_are_refused(raw: str) -> None:
 
 
 def test_form_needs_title_category_major_and_subject() -> None:
-    base = dict(title=" 农村 电商 ", category_id=1, major_id=2, subject_category="public", hours="2", price="20",
-                description=" 简介 ")
+    base = dict(
+        title=" 农村 电商 ",
+        category_id=1,
+        major_id=2,
+        subject_category="public",
+        hours="2",
+        price="20",
+        description=" 简介 ",
+    )
     form = validate_course_form(**base)  # type: ignore[arg-type]
     assert (form.title, form.hours, form.price_cents, form.description) == ("农村 电商", Decimal(2), 2000, "简介")
     for changes, code in [
@@ -89,7 +96,11 @@ def test_only_versions_never_on_sale_are_edited_in_place() -> None:
     for state in ("under_review", "published", "withdrawn", "superseded"):
         assert not is_editable(state)
     assert [state_label(s) for s in ("draft", "under_review", "published", "withdrawn", "rejected")] == [
-        "草稿", "审核中", "已上架", "已下架", "已驳回",
+        "草稿",
+        "审核中",
+        "已上架",
+        "已下架",
+        "已驳回",
     ]
 
 
