@@ -427,7 +427,8 @@ async def test_course_administration_pages_fit_a_phone(  # type: ignore[no-untyp
     settings.course_minutes_per_hour, settings.course_hours_tolerance_minutes = 0.1, 1 / 60
     try:
         async with staff_client(app, course_admin) as c:
-            draft = await create_course(c, sessionmaker, hours="0.5", course_title="手机版课程管理演示（一个很长的课程名称）")
+            long_title = "手机版课程管理演示（一个很长的课程名称）"
+            draft = await create_course(c, sessionmaker, hours="0.5", course_title=long_title)
             for title in ("第1讲 导论", "第2讲 核心概念与政策解读"):
                 assert (await upload_chapter(c, draft, clip_bytes(tmp_path, 2), title=title)).status_code == 200
             submitted = await create_course(c, sessionmaker, hours="0.5", course_title="手机版审核中课程")
