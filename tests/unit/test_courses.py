@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -49,7 +50,7 @@ def test_bad_hours_are_refused(raw: str) -> None:
 
 
 def test_form_needs_title_category_major_and_subject() -> None:
-    base = dict(
+    base: dict[str, Any] = dict(
         title=" 农村 电商 ",
         category_id=1,
         major_id=2,
@@ -60,12 +61,13 @@ def test_form_needs_title_category_major_and_subject() -> None:
     )
     form = validate_course_form(**base)  # type: ignore[arg-type]
     assert (form.title, form.hours, form.price_cents, form.description) == ("农村 电商", Decimal(2), 2000, "简介")
-    for changes, code in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"title": " "}, "CourseTitleRequired"),
         ({"category_id": None}, "CourseCategoryRequired"),
         ({"major_id": 0}, "CourseMajorRequired"),
         ({"subject_category": "other"}, "SubjectCategoryInvalid"),
-    ]:
+    ]
+    for changes, code in cases:
         with pytest.raises(DomainError) as info:
             validate_course_form(**{**base, **changes})  # type: ignore[arg-type]
         assert info.value.code == code
