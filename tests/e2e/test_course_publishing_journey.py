@@ -62,13 +62,14 @@ async def test_course_uploaded_submitted_approved_bought_and_opened(  # type: ig
     clip = FilePayload(name="第1讲.mp4", mimeType="video/mp4", buffer=clip_bytes(tmp_path, 3))
     await page.set_input_files("#courseware", files=[clip])
     await page.click("#add-chapter")
-    await expect(page.locator("#chapters")).to_contain_text("第1讲 农村电商概览")
+    await expect(page.locator("#chapters")).to_contain_text("第1讲 农村电商概览", timeout=30_000)
     await expect(page.locator("#chapters")).to_contain_text("0 分 3 秒")
     await expect(page.locator("#chapters")).to_contain_text("学时与课件时长相符")
     await expect(page.locator("#chapter-form")).to_have_attribute("data-uploaded", "100")  # the progress bar ran
 
     await page.click("#submit-course")
-    await expect(page.locator("#course-state")).to_have_text("审核中")
+    # the page moves on once the workflow has the version 审核中 and the admin's task open
+    await expect(page.locator("#course-state")).to_have_text("审核中", timeout=30_000)
     await expect(page.locator("#flash")).to_contain_text("已提交审核")
 
     # the platform admin approves it in the inbox
