@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     # Uploads
     max_upload_bytes: int = 5 * 1024 * 1024
 
+    # Course administration (课程管理): 1 学时 = this many minutes of courseware, give or take the
+    # tolerance; courseware uploads (MP4/H.264) up to this size
+    course_minutes_per_hour: float = 45
+    course_hours_tolerance_minutes: float = 5
+    max_courseware_bytes: int = 500 * 1024 * 1024
+
     # Mail
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025

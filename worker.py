@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.certificates import CertificateActivities
+from activities.courses import CourseActivities
 from activities.faults import PermanentFailures
 from activities.group_invoicing import GroupInvoicingActivities
 from activities.hours import HoursActivities
@@ -31,6 +32,7 @@ from db.base import make_engine, make_sessionmaker
 from gateways.payment import PaymentGateway
 from gateways.simulator import SimulatorGateway
 from runtime import tune_gc
+from workflows.course_publication import CoursePublicationWorkflow
 from workflows.hours_declaration import HoursDeclarationWorkflow
 from workflows.order import OrderWorkflow
 from workflows.personal_invoice import PersonalInvoiceWorkflow
@@ -47,6 +49,7 @@ WORKFLOWS: list[type] = [
     UnitInvoiceWorkflow,
     StudyWorkflow,
     RefundWorkflow,
+    CoursePublicationWorkflow,
 ]
 
 
@@ -63,6 +66,7 @@ def build_activities(
     acts += HoursActivities(sessionmaker, settings).all()
     acts += GroupInvoicingActivities(sessionmaker).all()
     acts += UnitInvoicingActivities(sessionmaker, settings).all()
+    acts += CourseActivities(sessionmaker).all()
     return acts
 
 

@@ -72,6 +72,7 @@ def _include_routers(app: FastAPI) -> None:
         cashier,
         catalog,
         certificates,
+        courses,
         group_invoicing,
         hours,
         inbox,
@@ -99,3 +100,4 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(group_invoicing.router)
     app.include_router(hours.router)
     app.include_router(inbox.router)
+    app.include_router(courses.router)

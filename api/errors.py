@@ -51,6 +51,7 @@ def _escape(text: str) -> str:
 STATUS_FOR_CODE = {"NotFound": 404, "OrderNotFound": 404, "Forbidden": 403}
 STATUS_FOR_CODE.update({"TaskNotFound": 404, "InvoiceNotFound": 404})
 STATUS_FOR_CODE.update({"CourseNotFound": 404, "PageNotFound": 404})
+STATUS_FOR_CODE.update({"CourseNotYours": 403})
 
 
 def install(app: FastAPI) -> None:

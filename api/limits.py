@@ -15,7 +15,7 @@ from fastapi import Request
 from sqlalchemy.orm import InstrumentedAttribute
 
 from api.security import CSRF_EXEMPT_PREFIXES
-from db.models.catalog import Course
+from db.models.catalog import Chapter, Course
 from db.models.checkout import Checkout
 from db.models.group_invoicing import UnitInvoiceApplication, UnitQualification
 from db.models.hours import HoursRecord
@@ -97,6 +97,13 @@ TEXT_FIELDS: dict[str, TextField] = {
     "category": TextField("课程类目", 10),
     "major": TextField("专业", 10),
     "subject": TextField("科目类别", 20),
+    # 课程管理 (/staff/courses)
+    "course_title": TextField("课程名称", columns=(Course.title,)),
+    "teacher": TextField("主讲教师", columns=(Course.teacher,)),
+    "price": TextField("价格", 12),
+    "description": TextField("课程简介", 1000),
+    "chapter_title": TextField("章节名称", columns=(Chapter.title,)),
+    "direction": TextField("移动方向", 10),
 }
 # per-item review fields: `item-<id>` (approve/reject) and `reason-<id>`
 TEXT_FIELD_PREFIXES: dict[str, TextField] = {
@@ -112,6 +119,8 @@ NUMBER_FIELDS: dict[str, tuple[str, int, int]] = {
     "user_id": ("账号", 0, INT_MAX),
     "record_ids": ("学时记录", 0, INT_MAX),
     "school_id": ("审核学校", 0, INT_MAX),
+    "category_id": ("课程类目", 0, INT_MAX),
+    "major_id": ("专业", 0, INT_MAX),
     "page": ("页码", 1, PAGE_MAX),
 }
 PATH_NUMBER_SUFFIX = "_id"  # path parameters: enrollment_id, course_id, task_id, record_id, ...

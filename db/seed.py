@@ -31,6 +31,16 @@ DEMO_ACCOUNTS = [
     {"role": "学校审核员（湖南农业大学）", "login": "reviewer_hunau", "password": "Review@2026", "name": "孙老师"},
     {"role": "学校审核员（湖南师范大学）", "login": "reviewer_hunnu", "password": "Review@2026", "name": "周老师"},
 ]
+DEMO_ACCOUNTS += [
+    {"role": "课程管理员（湖南农业大学）", "login": "course_hunau", "password": "Course@2026", "name": "吴老师"},
+    {"role": "课程管理员（湖南师范大学）", "login": "course_hunnu", "password": "Course@2026", "name": "郑老师"},
+]
+
+# 课程管理: a draft course at 湖南农业大学 with one uploaded chapter, ready for 提交审核. Its clip
+# lasts exactly 0.5 学时 (22.5 minutes at 45 minutes a 学时); `python -m db.seed` generates it.
+DRAFT_COURSE_CODE = "DRAFT-01"
+DRAFT_CLIP = "courseware/hunau-draft-01-1.mp4"
+DRAFT_CLIP_SECONDS = 1350
 
 MAJORS = ["农学", "教育学", "临床医学", "信息技术", "经济管理"]
 
@@ -110,8 +120,38 @@ async def seed(session: AsyncSession, settings: Settings) -> bool:
     for school, specs in ((hunau, HUNAU_COURSES), (hunnu, HUNNU_COURSES)):
         await _add_courses(session, school, specs, majors)
     session.add_all(_demo_users(hunau, hunnu))
+    await _add_draft_course(session, hunau, majors)
     await session.commit()
     return True
+
+
+async def _add_draft_course(session: AsyncSession, school: School, majors: dict[str, Major]) -> None:
+    category = await session.scalar(
+        select(Category).where(Category.school_id == school.id, Category.name == "农业科技")
+    )
+    assert category is not None
+    course = Course(
+        school_id=school.id,
+        category_id=category.id,
+        major_id=majors["农学"].id,
+        code=DRAFT_COURSE_CODE,
+        title="农村电商实务（演示草稿）",
+        teacher="吴老师",
+        description="课程管理演示：课件已上传，学时与课件时长相符，可直接提交审核。",
+        subject_category="professional",
+        hours=Decimal("0.5"),
+        price_cents=2000,
+        published=False,
+        state="draft",
+        cover_color="#16a085",
+    )
+    session.add(course)
+    await session.flush()
+    session.add(
+        Chapter(
+            course_id=course.id, seq=1, title="第1讲 农村电商概览", duration_seconds=DRAFT_CLIP_SECONDS, clip=DRAFT_CLIP
+        )
+    )
 
 
 async def _add_courses(
@@ -178,6 +218,8 @@ def _demo_users(hunau: School, hunnu: School) -> list[User]:
         (Role.ADMIN, "admin", "Admin@2026", "钱管理", None),
         (Role.SCHOOL_REVIEWER, "reviewer_hunau", "Review@2026", "孙老师", hunau.id),
         (Role.SCHOOL_REVIEWER, "reviewer_hunnu", "Review@2026", "周老师", hunnu.id),
+        (Role.COURSE_ADMIN, "course_hunau", "Course@2026", "吴老师", hunau.id),
+        (Role.COURSE_ADMIN, "course_hunnu", "Course@2026", "郑老师", hunnu.id),
     ]
     users += [
         User(role=role, username=login, password_hash=hash_password(pw), name=name, school_id=school_id)
@@ -196,7 +238,7 @@ async def clip_titles(session: AsyncSession) -> dict[str, str]:
 
 
 async def main() -> None:
-    from media.clips import ensure_clips
+    from media.clips import ensure_clips, make_clip
 
     settings = get_settings()
     engine = make_engine(settings.database_url)
@@ -205,6 +247,10 @@ async def main() -> None:
         print("演示数据已加载" if loaded else "数据库已有数据，跳过演示数据")
         titles = await clip_titles(session)
     await engine.dispose()
+    draft = settings.media_dir / DRAFT_CLIP
+    if DRAFT_CLIP in titles and not draft.exists():
+        # long but cheap: one small frame a second
+        make_clip(draft, titles[DRAFT_CLIP], seconds=DRAFT_CLIP_SECONDS, width=320, height=180, fps=1)
     ensure_clips(settings.media_dir, {name.removesuffix(".mp4"): t for name, t in titles.items()})
 
 

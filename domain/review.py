@@ -28,6 +28,8 @@ class TaskKind:
         UNIT_INVOICE: "单位开票",
         HOURS_DECLARATION: "学时申报",
     }
+    COURSE_PUBLICATION = "course_publication"
+    LABELS[COURSE_PUBLICATION] = "课程上架"
 
     # the example in the reviewer's 审核意见 box: a reason of the kind being reviewed
     REASON_EXAMPLES = {

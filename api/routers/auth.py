@@ -83,6 +83,11 @@ async def phone_confirm(token: str, request: Request, session: SessionDep, user_
     return render(request, "auth/phone_confirm.html", {"token": token, "done": ok, "expired": not ok})
 
 
+def staff_home(user: User) -> str:
+    """A course administrator works in 课程管理; every other staff role in the inbox."""
+    return "/staff/courses" if user.role == Role.COURSE_ADMIN else "/staff/tasks"
+
+
 @router.get("/staff/login", response_class=HTMLResponse)
 async def staff_login_page(request: Request) -> Response:
     return render(request, "auth/staff_login.html", {})
@@ -104,7 +109,7 @@ async def staff_login(
         )
     request.session.clear()
     request.session["uid"] = user.id
-    return RedirectResponse("/staff/tasks", status_code=303)
+    return RedirectResponse(staff_home(user), status_code=303)
 
 
 @router.post("/logout")
@@ -118,7 +123,7 @@ async def root(user: OptionalUser, request: Request) -> Response:
     if user is None:
         return RedirectResponse("/login", status_code=303)
     if user.is_staff:
-        return RedirectResponse("/staff/tasks", status_code=303)
+        return RedirectResponse(staff_home(user), status_code=303)
     if request.session.get("school_id") is None:
         return RedirectResponse("/portal", status_code=303)
     return RedirectResponse("/home", status_code=303)

@@ -62,11 +62,22 @@ class Course(Base):
     price_cents: Mapped[int] = mapped_column(Integer)
     published: Mapped[bool] = mapped_column(Boolean, default=True)
     cover_color: Mapped[str] = mapped_column(String(9), default="#2f6fb0")
+    # 课程管理 (domain/courses.py): the publication state of this row, written by the publication
+    # workflow's activities; a course edited after it was on sale is a new row of the same lineage
+    state: Mapped[str] = mapped_column(String(20), default="published", server_default="published")
+    lineage_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"), nullable=True, index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    cover_path: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    review_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     school: Mapped[School] = relationship()
     category: Mapped[Category] = relationship()
     major: Mapped[Major] = relationship()
     chapters: Mapped[list[Chapter]] = relationship(back_populates="course", order_by="Chapter.seq")
+
+    @property
+    def lineage(self) -> int:
+        return self.lineage_id or self.id
 
     @property
     def total_seconds(self) -> int:

@@ -15,9 +15,11 @@ class Role:
     FINANCE = "finance"  # 财务审核：个人发票、单位开票
     ADMIN = "admin"  # 平台管理员：集体开票资格
     SCHOOL_REVIEWER = "school_reviewer"  # 学校审核员：学时申报
+    COURSE_ADMIN = "course_admin"  # 课程管理员：本校课程的编辑与上架
 
-    STAFF = (FINANCE, ADMIN, SCHOOL_REVIEWER)
+    STAFF = (FINANCE, ADMIN, SCHOOL_REVIEWER, COURSE_ADMIN)
     LABELS = {TRAINEE: "学员", FINANCE: "财务审核员", ADMIN: "平台管理员", SCHOOL_REVIEWER: "学校审核员"}
+    LABELS[COURSE_ADMIN] = "课程管理员"
 
 
 class User(Base):
@@ -33,7 +35,7 @@ class User(Base):
     id_card: Mapped[str] = mapped_column(String(18), default="")
     unit_name: Mapped[str] = mapped_column(String(100), default="")
     unit_credit_code: Mapped[str] = mapped_column(String(18), default="")
-    # a school reviewer belongs to one school's queue
+    # a school reviewer belongs to one school's queue; a course administrator manages its courses
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -412,3 +412,57 @@ async def test_navigation_opens_from_the_menu_button(browser: Browser, live_serv
         assert await page.evaluate(dot) != "none", "the closed menu does not show that the cart holds a course"
     finally:
         await context.close()
+
+
+# ---- 课程管理 (course administrators) and its inbox task -------------------------------------------
+
+
+@pytest.mark.parametrize("device", [PHONE, SIDEWAYS], ids=["upright", "sideways"])
+async def test_course_administration_pages_fit_a_phone(
+    device: dict[str, Any], browser: Browser, live_server: str, app, sessionmaker, settings, tmp_path
+) -> None:
+    from tests.support import staff_client
+    from tests.support.courses import clip_bytes, create_course, open_task_for, upload_chapter
+
+    course_admin = await make_staff(sessionmaker, Role.COURSE_ADMIN, school_id=1)
+    admin = await make_staff(sessionmaker, Role.ADMIN)
+    old = (settings.course_minutes_per_hour, settings.course_hours_tolerance_minutes)
+    settings.course_minutes_per_hour, settings.course_hours_tolerance_minutes = 0.1, 1 / 60
+    try:
+        async with staff_client(app, course_admin) as c:
+            long_title = "手机版课程管理演示（一个很长的课程名称）"
+            draft = await create_course(c, sessionmaker, hours="0.5", course_title=long_title)
+            for title in ("第1讲 导论", "第2讲 核心概念与政策解读"):
+                assert (await upload_chapter(c, draft, clip_bytes(tmp_path, 2), title=title)).status_code == 200
+            submitted = await create_course(c, sessionmaker, hours="0.5", course_title="手机版审核中课程")
+            assert (await upload_chapter(c, submitted, clip_bytes(tmp_path, 3))).status_code == 200
+            assert (await c.post(f"/staff/courses/{submitted}/submit", headers=htmx(c))).status_code == 204
+    finally:
+        settings.course_minutes_per_hour, settings.course_hours_tolerance_minutes = old
+    task = await open_task_for(sessionmaker, submitted)
+
+    context = await new_context(browser, live_server, device)
+    try:
+        page = await context.new_page()
+        await page.goto("/staff/login")
+        await page.fill("#username", course_admin.username or "")
+        await page.fill("#password", "Pass@1234")
+        await page.click("button:has-text('登录')")
+        await page.wait_for_url("**/staff/courses")
+        await assert_fits(page, "staff-courses")
+        await open_nav(page)
+        await expect(page.locator("nav.mainnav")).to_contain_text("课程管理")
+        await visit(page, "staff-course-new", "/staff/courses/new", "新建课程")
+        await visit(page, "staff-course-edit", f"/staff/courses/{draft}", "第2讲 核心概念与政策解读")
+        await visit(page, "staff-course-under-review", f"/staff/courses/{submitted}", "该版本正在审核中")
+        await page.click("#user-menu")
+        await page.click("text=退出登录")
+
+        await page.goto("/staff/login")
+        await page.fill("#username", admin.username or "")
+        await page.fill("#password", "Pass@1234")
+        await page.click("button:has-text('登录')")
+        await page.wait_for_url("**/staff/tasks")
+        await visit(page, "inbox-course-publication", f"/staff/tasks/{task.id}", "章节目录")
+    finally:
+        await context.close()
