@@ -50,6 +50,7 @@ def _escape(text: str) -> str:
 
 STATUS_FOR_CODE = {"NotFound": 404, "OrderNotFound": 404, "Forbidden": 403}
 STATUS_FOR_CODE.update({"TaskNotFound": 404, "InvoiceNotFound": 404})
+STATUS_FOR_CODE.update({"OtherUnitRoster": 403, "NotUnitMember": 403, "NoticeNotFound": 404})
 
 
 def install(app: FastAPI) -> None:

@@ -115,6 +115,14 @@ MESSAGES: dict[str, str] = {
     "TemporalUnavailable": "系统繁忙，请稍后再试",
     "OrderAlreadyOpen": "您已有包含该课程的待支付订单，请先支付或取消该订单",
     "ProcessFailed": "处理失败，已通知管理员处理，请稍后查看",
+    # 单位管理员 and compliance rounds
+    "OtherUnitRoster": "只能查看本单位人员的学时情况",
+    "NotUnitMember": "该人员不是本单位人员",
+    "RosterYearInvalid": "请选择正确的年份",
+    "ComplianceDeadlineInvalid": "学时达标截止日期配置有误，应为“月-日”，如 11-30",
+    "ComplianceRoundsMissing": "未配置学时达标提醒轮次",
+    # 消息中心
+    "NoticeNotFound": "消息不存在",
 }
 
 FALLBACK_MESSAGE = "操作失败，请稍后重试"
