@@ -76,11 +76,13 @@ def _include_routers(app: FastAPI) -> None:
         inbox,
         invoices,
         my_courses,
+        notices,
         orders,
         payments,
         paysim,
         portal,
         study,
+        units,
     )
 
     app.include_router(auth.router)
@@ -98,3 +100,5 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(group_invoicing.router)
     app.include_router(hours.router)
     app.include_router(inbox.router)
+    app.include_router(units.router)
+    app.include_router(notices.router)

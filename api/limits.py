@@ -97,6 +97,8 @@ TEXT_FIELDS: dict[str, TextField] = {
     "category": TextField("课程类目", 10),
     "major": TextField("专业", 10),
     "subject": TextField("科目类别", 20),
+    # 单位管理员 roster filter
+    "behind": TextField("只看未达标", 1),
 }
 # per-item review fields: `item-<id>` (approve/reject) and `reason-<id>`
 TEXT_FIELD_PREFIXES: dict[str, TextField] = {

@@ -90,7 +90,8 @@ class ComplianceRoundWorkflow:
                 inp.after_credit_code = code
                 visited += 1
             workflow.set_current_details(
-                f"第 {inp.round_key} 轮：已检查 {inp.units} 个单位，提醒 {inp.reminded} 人，此前已提醒 {inp.already_reminded} 人"
+                f"第 {inp.round_key} 轮：已检查 {inp.units} 个单位，提醒 {inp.reminded} 人，"
+                f"此前已提醒 {inp.already_reminded} 人"
             )
             if len(page.credit_codes) < UNITS_PAGE:
                 break

@@ -104,7 +104,12 @@ async def staff_login(
         )
     request.session.clear()
     request.session["uid"] = user.id
-    return RedirectResponse("/staff/tasks", status_code=303)
+    return RedirectResponse(staff_home(user), status_code=303)
+
+
+def staff_home(user: User) -> str:
+    """Where a staff member lands: the unit administrator on the unit's roster, the others in the inbox."""
+    return "/unit/roster" if user.role == Role.UNIT_ADMIN else "/staff/tasks"
 
 
 @router.post("/logout")
@@ -118,7 +123,7 @@ async def root(user: OptionalUser, request: Request) -> Response:
     if user is None:
         return RedirectResponse("/login", status_code=303)
     if user.is_staff:
-        return RedirectResponse("/staff/tasks", status_code=303)
+        return RedirectResponse(staff_home(user), status_code=303)
     if request.session.get("school_id") is None:
         return RedirectResponse("/portal", status_code=303)
     return RedirectResponse("/home", status_code=303)
