@@ -64,6 +64,7 @@ class ComplianceActivities:
     @activity.defn(name="compliance.units_page")
     async def units_page(self, req: UnitsPageRequest) -> UnitsPage:
         """The next units (credit codes, in order) that have trainees."""
+        only = [User.unit_credit_code.in_(req.only_credit_codes)] if req.only_credit_codes else []
         async with self.sessionmaker() as session:
             codes = await session.scalars(
                 select(User.unit_credit_code)
@@ -71,6 +72,7 @@ class ComplianceActivities:
                     User.role == Role.TRAINEE,
                     User.unit_credit_code != "",
                     User.unit_credit_code > req.after_credit_code,
+                    *only,
                 )
                 .group_by(User.unit_credit_code)
                 .order_by(User.unit_credit_code)

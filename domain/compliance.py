@@ -129,6 +129,8 @@ class ComplianceRoundInput:
     year: int = 0
     deadline: str = ""  # 2026年11月30日
     after_credit_code: str = ""
+    # an operator's rerun for some units only (credit codes); empty: every unit with trainees
+    only_credit_codes: list[str] = field(default_factory=list)
     units: int = 0
     reminded: int = 0
     already_reminded: int = 0
@@ -145,6 +147,7 @@ class RoundPlan:
 class UnitsPageRequest:
     after_credit_code: str
     limit: int
+    only_credit_codes: list[str] = field(default_factory=list)
 
 
 @dataclass

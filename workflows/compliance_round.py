@@ -73,7 +73,7 @@ class ComplianceRoundWorkflow:
         while True:
             page = await workflow.execute_activity_method(
                 ComplianceActivities.units_page,
-                UnitsPageRequest(after_credit_code=inp.after_credit_code, limit=UNITS_PAGE),
+                UnitsPageRequest(inp.after_credit_code, UNITS_PAGE, inp.only_credit_codes),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=ACTIVITY_RETRY,
             )
