@@ -51,3 +51,14 @@ async def make_unit(
         session.add(admin)
         await session.commit()
     return code, people, admin
+
+
+async def notice_titles(maker: async_sessionmaker[AsyncSession], user_id: int) -> list[str]:
+    """The 消息中心 notices of a user, oldest first: '标题｜正文｜链接'."""
+    from sqlalchemy import select
+
+    from db.models.notices import Notice
+
+    async with maker() as session:
+        rows = (await session.scalars(select(Notice).where(Notice.user_id == user_id).order_by(Notice.id))).all()
+        return [f"{n.title}｜{n.body}｜{n.link}" for n in rows]

@@ -52,6 +52,10 @@ COVERED = {
     ("post", "/my/hours/records/*/withdraw"): "test_hours_record_save_edit_submit_withdraw_delete",
     ("post", "/my/hours/submit"): "test_hours_record_save_edit_submit_withdraw_delete",
     ("post", "/my/hours/declarations/*/submit"): "test_hours_record_save_edit_submit_withdraw_delete",
+    ("get", "/my/notices/count"): "test_notice_badge_mark_read_and_read_all",
+    ("post", "/my/notices/*/read"): "test_notice_badge_mark_read_and_read_all",
+    ("post", "/my/notices/read-all"): "test_notice_badge_mark_read_and_read_all",
+    ("get", "/units/*/roster"): "test_unit_roster_filter_swaps_the_roster",
 }
 
 # Not yet tested here (their tests failed on this branch and were cut for time): still listed so the
@@ -262,3 +266,35 @@ async def test_hours_record_save_edit_submit_withdraw_delete(trainee, sessionmak
     )
     assert declared.status_code == 204, declared.text
     assert declared.headers.get("HX-Redirect") == "/my/hours/records?done=declared"
+
+
+async def test_notice_badge_mark_read_and_read_all(trainee, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    from db.notices import add_notice
+    from domain.notices import order_closed, payment_confirmed
+
+    client = trainee
+    async with sessionmaker() as s:
+        await add_notice(s, payment_confirmed(client.user.id, "HX1", 100))
+        await add_notice(s, order_closed(client.user.id, "HX2"))
+        await s.commit()
+    badge = await client.get("/my/notices/count", headers=htmx(client))
+    assert is_fragment(badge) and badge.text == "2"
+    page = await client.get("/my/notices")
+    notice_id = re.search(r'hx-post="/my/notices/(\d+)/read"', page.text).group(1)  # type: ignore[union-attr]
+    read = await client.post(f"/my/notices/{notice_id}/read", data={"page": "1"}, headers=htmx(client))
+    assert is_fragment(read) and 'id="notices-unread">1<' in read.text
+    assert read.headers["HX-Trigger"] == "noticeChanged"  # the header badge listens for it
+    rest = await client.post("/my/notices/read-all", data={"page": "1"}, headers=htmx(client))
+    assert is_fragment(rest) and 'id="notices-unread">0<' in rest.text and "全部标为已读" not in rest.text
+    assert (await client.get("/my/notices/count", headers=htmx(client))).text == ""
+
+
+async def test_unit_roster_filter_swaps_the_roster(app, sessionmaker) -> None:  # type: ignore[no-untyped-def]
+    from tests.support import staff_client
+    from tests.units_support import PASSWORD, make_unit
+
+    code, people, admin = await make_unit(sessionmaker, {"甲": (90, 0), "乙": (0, 0)})
+    async with staff_client(app, admin, PASSWORD) as c:
+        resp = await c.get(f"/units/{code}/roster", params={"year": YEAR, "behind": "1"}, headers=htmx(c))
+    assert is_fragment(resp) and 'id="roster"' in resp.text
+    assert people["乙"].name in resp.text and people["甲"].name not in resp.text

@@ -123,7 +123,7 @@ async def test_bad_years_and_filters_get_a_clear_message(app, unit) -> None:  # 
         assert huge_page.status_code == 422 and "页码超出允许范围" in huge_page.text
 
 
-async def test_trainees_and_other_staff_cannot_open_a_roster(client: httpx.AsyncClient, app, sessionmaker, unit) -> None:  # type: ignore[no-untyped-def]
+async def test_trainees_cannot_open_a_roster(client: httpx.AsyncClient, sessionmaker, unit) -> None:  # type: ignore[no-untyped-def]
     code, people, _ = unit
     trainee = await make_trainee(sessionmaker)
     await login_trainee(client, trainee)
