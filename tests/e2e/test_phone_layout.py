@@ -28,6 +28,7 @@ from tests.hours.support import make_enrollment, png_bytes
 from tests.study_support import course_id_by_code
 from tests.support import enter_school as client_enter_school
 from tests.support import eventually, htmx, login_trainee, make_staff, make_trainee
+from tests.units_support import make_unit
 
 pytestmark = pytest.mark.e2e
 
@@ -109,7 +110,7 @@ async def staff_login(page: Page, username: str) -> None:
     await page.fill("#username", username)
     await page.fill("#password", "Pass@1234")
     await page.click("button:has-text('登录')")
-    await page.wait_for_url("**/staff/tasks")
+    await page.wait_for_url(re.compile(r".*/(staff/tasks|units/\w+/roster)$"))  # a unit administrator: the roster
 
 
 async def hours_task(client: httpx.AsyncClient, sessionmaker, trainee_id: int) -> int:  # type: ignore[no-untyped-def]
@@ -333,6 +334,7 @@ async def test_every_page_fits_a_phone(  # type: ignore[no-untyped-def]
         await expect(page.locator("input[name=training_name]")).to_have_value("线下专题讲座")
         await visit(page, "error-not-found", "/my/invoices/NO-SUCH-APPLICATION")
         await visit(page, "verify", f"/verify/{cert.verify_code}", "有效")
+        await visit(page, "notices", "/my/notices", "消息中心")
     except Exception:
         if not os.environ.get("PHONE_RECORD_ONLY"):  # screenshots of the layout before a change
             raise
@@ -344,7 +346,11 @@ async def test_every_page_fits_a_phone(  # type: ignore[no-untyped-def]
     reviewer = await make_staff(sessionmaker, Role.SCHOOL_REVIEWER, school_id=1)
     admin = await make_staff(sessionmaker, Role.ADMIN)
     invoice_task_id = await invoice_task(sessionmaker, app_no)
+    unit_code, unit_people, unit_admin = await make_unit(sessionmaker, {"达标": (50, 45), "落后": (10, 5)})
+    behind_id = unit_people["落后"].id
     for who, pages in (
+        (unit_admin, [("unit-roster", f"/units/{unit_code}/roster"),
+                      ("unit-person", f"/units/{unit_code}/people/{behind_id}")]),
         (finance, [("inbox", "/staff/tasks"), ("inbox-invoice", f"/staff/tasks/{invoice_task_id}")]),
         (reviewer, [("inbox-hours", f"/staff/tasks/{hours_task_id}")]),
         (admin, [("staff-certificates", f"/staff/certificates?q={cert.cert_no}")]),
