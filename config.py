@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     yearly_required_hours: float = 90
     max_hours_per_day: float = 8
 
+    # 单位管理员 compliance rounds (a Temporal Schedule, schedules created by the worker): hours
+    # are due by this day of each year (MM-DD); a round runs this many days before it, at
+    # compliance_round_hour o'clock Asia/Shanghai (the first number is the earlier round)
+    compliance_deadline: str = "11-30"
+    compliance_round_days_before: list[int] = [30, 7]
+    compliance_round_hour: int = 9
+
     # Uploads
     max_upload_bytes: int = 5 * 1024 * 1024
 

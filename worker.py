@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.certificates import CertificateActivities
+from activities.compliance import ComplianceActivities
 from activities.courses import CourseActivities
 from activities.faults import PermanentFailures
 from activities.group_invoicing import GroupInvoicingActivities
@@ -32,6 +33,7 @@ from db.base import make_engine, make_sessionmaker
 from gateways.payment import PaymentGateway
 from gateways.simulator import SimulatorGateway
 from runtime import tune_gc
+from workflows.compliance_round import ComplianceRoundWorkflow, ensure_schedule, round_schedule
 from workflows.course_publication import CoursePublicationWorkflow
 from workflows.hours_declaration import HoursDeclarationWorkflow
 from workflows.order import OrderWorkflow
@@ -50,6 +52,7 @@ WORKFLOWS: list[type] = [
     StudyWorkflow,
     RefundWorkflow,
     CoursePublicationWorkflow,
+    ComplianceRoundWorkflow,
 ]
 
 
@@ -67,6 +70,7 @@ def build_activities(
     acts += GroupInvoicingActivities(sessionmaker).all()
     acts += UnitInvoicingActivities(sessionmaker, settings).all()
     acts += CourseActivities(sessionmaker).all()
+    acts += ComplianceActivities(sessionmaker, settings).all()
     return acts
 
 
@@ -91,12 +95,24 @@ def build_worker(
     )
 
 
+async def ensure_compliance_schedule(client: Client, settings: Settings) -> None:
+    """The yearly compliance rounds' Schedule, brought to the configured dates at every start."""
+    schedule = round_schedule(
+        deadline=settings.compliance_deadline,
+        days_before=settings.compliance_round_days_before,
+        hour=settings.compliance_round_hour,
+        task_queue=settings.task_queue,
+    )
+    await ensure_schedule(client, schedule)
+
+
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     engine = make_engine(settings.database_url)
     client = await connect(settings)
     worker = build_worker(client, settings, make_sessionmaker(engine))
+    await ensure_compliance_schedule(client, settings)
     tune_gc()
     logging.getLogger("worker").info("worker started on task queue %s", settings.task_queue)
     try:

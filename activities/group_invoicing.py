@@ -14,6 +14,7 @@ from temporalio import activity
 from db.invoice_guard import claim_orders_and_commit, release_orders
 from db.models.group_invoicing import UnitInvoiceApplication, UnitInvoiceItem, UnitQualification
 from db.models.invoice_guard import InvoiceKind
+from db.notices import add_notice
 from domain.group_invoicing import (
     QualificationDecided,
     QualificationInput,
@@ -23,6 +24,7 @@ from domain.group_invoicing import (
     UnitInvoiceState,
 )
 from domain.invoicing import InvoiceRecorded
+from domain.notices import invoice_rejected, qualification_decided
 
 
 class GroupInvoicingActivities:
@@ -66,7 +68,7 @@ class GroupInvoicingActivities:
     @activity.defn(name="group_invoicing.decide_qualification")
     async def decide_qualification(self, d: QualificationDecided) -> None:
         async with self.sessionmaker() as session:
-            await session.execute(
+            decided = await session.execute(
                 update(UnitQualification)
                 .where(
                     UnitQualification.id == d.qualification_id,
@@ -79,6 +81,10 @@ class GroupInvoicingActivities:
                     decided_at=datetime.fromisoformat(d.decided_at),
                 )
             )
+            q = await session.get(UnitQualification, d.qualification_id)
+            if decided.rowcount and q is not None:  # type: ignore[attr-defined]
+                approved = d.state == QualificationState.APPROVED
+                await add_notice(session, qualification_decided(q.applicant_id, q.id, q.unit_name, approved, d.reason))
             await session.commit()
 
     @activity.defn(name="group_invoicing.record_unit_invoice")
@@ -109,7 +115,7 @@ class GroupInvoicingActivities:
     async def reject_unit_invoice(self, d: UnitInvoiceDecided) -> None:
         """已驳回 with the reason; the orders are free to be invoiced again."""
         async with self.sessionmaker() as session:
-            await session.execute(
+            rejected = await session.execute(
                 update(UnitInvoiceApplication)
                 .where(
                     UnitInvoiceApplication.application_no == d.application_no,
@@ -122,6 +128,14 @@ class GroupInvoicingActivities:
                     decided_at=datetime.fromisoformat(d.decided_at),
                 )
             )
+            applicant_id = await session.scalar(
+                select(UnitInvoiceApplication.applicant_id).where(
+                    UnitInvoiceApplication.application_no == d.application_no
+                )
+            )
+            if rejected.rowcount and applicant_id is not None:  # type: ignore[attr-defined]
+                link = "/my/group-invoicing/records"
+                await add_notice(session, invoice_rejected(applicant_id, d.application_no, d.reason, link))
             await release_orders(session, d.application_no)
             await session.commit()
 

@@ -20,6 +20,7 @@ from db.base import utcnow
 from db.models.catalog import Course, School
 from db.models.hours import HoursDeclaration, HoursDeclarationItem, HoursRecord
 from db.models.orders import Enrollment
+from db.notices import add_notice
 from domain.beijing_time import beijing_today
 from domain.catalog import format_hours
 from domain.hours import (
@@ -32,6 +33,7 @@ from domain.hours import (
     declaration_outcome,
 )
 from domain.hours_records import PlatformHours
+from domain.notices import hours_decided
 
 
 class HoursActivities:
@@ -162,6 +164,19 @@ class HoursActivities:
                     continue
                 item.decision = "approved" if decision.approve else "rejected"
                 item.reason = decision.reason
+                if item.record_id is not None:
+                    await add_notice(
+                        session,
+                        hours_decided(
+                            declaration.trainee_id,
+                            review.declaration_no,
+                            item.record_id,
+                            item.training_name,
+                            item.hours,
+                            decision.approve,
+                            decision.reason,
+                        ),
+                    )
                 values: dict[str, object] = (
                     {"state": RecordState.APPROVED, "approved_at": decided_at, "reject_reason": ""}
                     if decision.approve

@@ -33,7 +33,9 @@ from db.models.invoice_guard import InvoicedOrder, InvoiceKind
 from db.models.invoices import Invoice, PersonalInvoiceApplication, PersonalInvoiceItem
 from db.models.orders import Order, Refund
 from db.models.users import User
+from db.notices import add_notice
 from domain.invoicing import ITEM_NAME, InvoiceRecorded, TaxRate
+from domain.notices import invoice_issued, invoice_rejected
 from domain.personal_invoice import (
     ApplicationClosed,
     InvoiceState,
@@ -76,7 +78,7 @@ class InvoiceActivities:
     async def close_application(self, closed: ApplicationClosed) -> None:
         """已驳回 (with the reason) or 已取消; either way the orders are free to be invoiced again."""
         async with self.sessionmaker() as session:
-            await session.execute(
+            done = await session.execute(
                 update(PersonalInvoiceApplication)
                 .where(
                     PersonalInvoiceApplication.application_no == closed.application_no,
@@ -84,6 +86,15 @@ class InvoiceActivities:
                 )
                 .values(status=closed.state, reason=closed.reason, closed_at=utcnow())
             )
+            if done.rowcount and closed.state == InvoiceState.REJECTED:  # type: ignore[attr-defined]
+                trainee_id = await session.scalar(
+                    select(PersonalInvoiceApplication.trainee_id).where(
+                        PersonalInvoiceApplication.application_no == closed.application_no
+                    )
+                )
+                if trainee_id is not None:
+                    no = closed.application_no
+                    await add_notice(session, invoice_rejected(trainee_id, no, closed.reason, f"/my/invoices/{no}"))
             await release_orders(session, closed.application_no)
             await session.commit()
 
@@ -125,6 +136,19 @@ class InvoiceActivities:
                 .where(Invoice.issue_key == blue_key(application_no), Invoice.emailed_at.is_(None))
                 .values(emailed_at=now)
             )
+            row = (
+                await session.execute(
+                    select(PersonalInvoiceApplication.trainee_id, Invoice.invoice_no)
+                    .join(Invoice, Invoice.issue_key == blue_key(application_no))
+                    .where(
+                        PersonalInvoiceApplication.application_no == application_no,
+                        PersonalInvoiceApplication.status == InvoiceState.ISSUED,
+                    )
+                )
+            ).first()
+            if row is not None and row[1]:
+                link = f"/my/invoices/{application_no}"
+                await add_notice(session, invoice_issued(row[0], application_no, row[1], link))
             await session.commit()
 
     @activity.defn(name="invoices.reverse_for_refund")

@@ -26,7 +26,9 @@ from db.models.orders import (
     Refund,
     RefundStatus,
 )
+from db.notices import add_notice
 from domain.beijing_time import beijing_today
+from domain.notices import order_closed, payment_confirmed, refund_done
 from domain.orders import (
     OrderRecord,
     PaymentApplied,
@@ -106,11 +108,16 @@ class OrderActivities:
     @activity.defn(name="orders.close_order")
     async def close_order(self, order_no: str, status: str) -> None:
         async with self.sessionmaker() as session:
-            await session.execute(
+            closed = await session.execute(
                 update(Order)
                 .where(Order.order_no == order_no, Order.status == OrderStatus.PENDING)
                 .values(status=status, closed_at=utcnow())
             )
+            if closed.rowcount and status == OrderStatus.CLOSED:  # type: ignore[attr-defined]
+                # closed unpaid by the timer (a trainee who cancelled knows it already)
+                trainee_id = await session.scalar(select(Order.trainee_id).where(Order.order_no == order_no))
+                if trainee_id is not None:
+                    await add_notice(session, order_closed(trainee_id, order_no))
             # the trainee may check the courses out again
             await session.execute(delete(OpenOrderLine).where(OpenOrderLine.order_no == order_no))
             await session.commit()
@@ -142,6 +149,7 @@ class OrderActivities:
             ).all()
             # plain values: a refused enrollment's rollback expires every loaded row
             trainee_id, course_ids = order.trainee_id, [item.course_id for item, _, _ in lines]
+            amount_cents = order.amount_cents
             todo = [
                 (item.id, item.price_cents, existing, _enrollment(order, item, int(seconds)))
                 for item, existing, seconds in lines
@@ -169,6 +177,7 @@ class OrderActivities:
             )
             # the enrollments hold the courses now (uq_enrollments_live_holding)
             await session.execute(delete(OpenOrderLine).where(OpenOrderLine.order_no == order_no))
+            await add_notice(session, payment_confirmed(trainee_id, order_no, amount_cents))
             await session.commit()
         return result
 
@@ -197,6 +206,11 @@ class OrderActivities:
                 .where(Refund.refund_no == req.refund_no)
                 .values(status=RefundStatus.DONE, done_at=datetime.fromisoformat(receipt.refunded_at))
             )
+            trainee_id = await session.scalar(select(Order.trainee_id).where(Order.order_no == req.order_no))
+            if trainee_id is not None:
+                await add_notice(
+                    session, refund_done(trainee_id, req.order_no, req.refund_no, receipt.amount_cents)
+                )
             await session.commit()
             paid_trade_no = await session.scalar(select(Order.trade_no).where(Order.order_no == req.order_no))
         if req.trade_no == paid_trade_no:

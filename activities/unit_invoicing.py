@@ -34,8 +34,10 @@ from db.models.group_invoicing import UnitInvoiceApplication
 from db.models.invoice_guard import InvoiceKind
 from db.models.invoices import Invoice
 from db.models.users import User
+from db.notices import add_notice
 from domain.catalog import format_money
 from domain.group_invoicing import UnitInvoiceDecided, UnitInvoiceIssued, UnitInvoiceState
+from domain.notices import invoice_issued
 from media.pdf import InvoiceView
 
 
@@ -64,6 +66,8 @@ class UnitInvoicingActivities:
             app.decided_by = d.reviewer_id
             app.decided_at = app.decided_at or datetime.fromisoformat(d.decided_at)
             app.issued_at = app.issued_at or invoice.issued_at
+            link = "/my/group-invoicing/records"
+            await add_notice(session, invoice_issued(app.applicant_id, app.application_no, invoice.invoice_no, link))
             await session.commit()
         return UnitInvoiceIssued(application_no=d.application_no, invoice_no=invoice.invoice_no, pdf_path=relative)
 

@@ -78,11 +78,13 @@ def _include_routers(app: FastAPI) -> None:
         inbox,
         invoices,
         my_courses,
+        notices,
         orders,
         payments,
         paysim,
         portal,
         study,
+        units,
     )
 
     app.include_router(auth.router)
@@ -101,3 +103,5 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(hours.router)
     app.include_router(inbox.router)
     app.include_router(courses.router)
+    app.include_router(units.router)
+    app.include_router(notices.router)

@@ -52,6 +52,7 @@ STATUS_FOR_CODE = {"NotFound": 404, "OrderNotFound": 404, "Forbidden": 403}
 STATUS_FOR_CODE.update({"TaskNotFound": 404, "InvoiceNotFound": 404})
 STATUS_FOR_CODE.update({"CourseNotFound": 404, "PageNotFound": 404})
 STATUS_FOR_CODE.update({"CourseNotYours": 403})
+STATUS_FOR_CODE.update({"OtherUnitRoster": 403, "NotUnitMember": 403, "NoticeNotFound": 404})
 
 
 def install(app: FastAPI) -> None:

@@ -104,6 +104,8 @@ TEXT_FIELDS: dict[str, TextField] = {
     "description": TextField("课程简介", 1000),
     "chapter_title": TextField("章节名称", columns=(Chapter.title,)),
     "direction": TextField("移动方向", 10),
+    # 单位管理员 roster filter
+    "behind": TextField("只看未达标", 1),
 }
 # per-item review fields: `item-<id>` (approve/reject) and `reason-<id>`
 TEXT_FIELD_PREFIXES: dict[str, TextField] = {

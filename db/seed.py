@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,8 +19,10 @@ from config import Settings, get_settings
 from core.passwords import hash_password
 from db.base import make_engine, make_sessionmaker
 from db.models.catalog import Category, Chapter, Course, Major, School
+from db.models.hours import HoursRecord
 from db.models.users import Role, User
 from domain.credit_code import make_credit_code
+from domain.hours import HoursSource, RecordState
 
 DEMO_COURSE_CODE = "DEMO-01"
 
@@ -30,6 +34,9 @@ DEMO_ACCOUNTS = [
     {"role": "平台管理员", "login": "admin", "password": "Admin@2026", "name": "钱管理"},
     {"role": "学校审核员（湖南农业大学）", "login": "reviewer_hunau", "password": "Review@2026", "name": "孙老师"},
     {"role": "学校审核员（湖南师范大学）", "login": "reviewer_hunnu", "password": "Review@2026", "name": "周老师"},
+    {"role": "单位管理员（湖南省农业科学院）", "login": "unit_hnaas", "password": "Unit@2026", "name": "吴主任"},
+    {"role": "单位管理员（长沙市第一中学）", "login": "unit_csyz", "password": "Unit@2026", "name": "郑主任"},
+    {"role": "单位管理员（湘潭市中心医院）", "login": "unit_xtzh", "password": "Unit@2026", "name": "冯主任"},
 ]
 DEMO_ACCOUNTS += [
     {"role": "课程管理员（湖南农业大学）", "login": "course_hunau", "password": "Course@2026", "name": "吴老师"},
@@ -41,6 +48,7 @@ DEMO_ACCOUNTS += [
 DRAFT_COURSE_CODE = "DRAFT-01"
 DRAFT_CLIP = "courseware/hunau-draft-01-1.mp4"
 DRAFT_CLIP_SECONDS = 1350
+UNIT_ADMIN_PASSWORD = "Unit@2026"
 
 MAJORS = ["农学", "教育学", "临床医学", "信息技术", "经济管理"]
 
@@ -119,7 +127,10 @@ async def seed(session: AsyncSession, settings: Settings) -> bool:
     await session.flush()
     for school, specs in ((hunau, HUNAU_COURSES), (hunnu, HUNNU_COURSES)):
         await _add_courses(session, school, specs, majors)
-    session.add_all(_demo_users(hunau, hunnu))
+    users = _demo_users(hunau, hunnu)
+    session.add_all(users)
+    await session.flush()
+    await _add_unit_hours(session, hunau, users)
     await _add_draft_course(session, hunau, majors)
     await session.commit()
     return True
@@ -202,6 +213,12 @@ def _demo_users(hunau: School, hunnu: School) -> list[User]:
         ("李娜", "长沙市第一中学", "13807310002", "430104199003152345"),
         ("王芳", "湘潭市中心医院", "13807310003", "430302198807203456"),
     ]
+    codes = {unit: make_credit_code(f"1243{i:02d}00MB{i:07d}"[:17]) for i, (_, unit, _, _) in enumerate(trainees, 1)}
+    # 湖南省农业科学院 has people ahead of and behind the requirement (_add_unit_hours); 张伟 has none yet
+    trainees += [
+        ("刘洋", "湖南省农业科学院", "13807310004", "430102198806061111"),
+        ("陈静", "湖南省农业科学院", "13807310005", "430102199208082222"),
+    ]
     users = [
         User(
             role=Role.TRAINEE,
@@ -209,9 +226,24 @@ def _demo_users(hunau: School, hunnu: School) -> list[User]:
             phone=phone,
             id_card=id_card,
             unit_name=unit,
-            unit_credit_code=make_credit_code(f"1243{i:02d}00MB{i:07d}"[:17]),
+            unit_credit_code=codes[unit],
+            email=f"trainee{i}@example.cn",
         )
         for i, (name, unit, phone, id_card) in enumerate(trainees, start=1)
+    ]
+    admins = {"湖南省农业科学院": ("unit_hnaas", "吴主任"), "长沙市第一中学": ("unit_csyz", "郑主任"),
+              "湘潭市中心医院": ("unit_xtzh", "冯主任")}
+    users += [
+        User(
+            role=Role.UNIT_ADMIN,
+            username=login,
+            password_hash=hash_password(UNIT_ADMIN_PASSWORD),
+            name=name,
+            unit_name=unit,
+            unit_credit_code=codes[unit],
+            email=f"{login}@example.cn",
+        )
+        for unit, (login, name) in admins.items()
     ]
     staff = [
         (Role.FINANCE, "finance", "Finance@2026", "赵会计", None),
@@ -226,6 +258,33 @@ def _demo_users(hunau: School, hunnu: School) -> list[User]:
         for role, login, pw, name, school_id in staff
     ]
     return users
+
+
+async def _add_unit_hours(session: AsyncSession, school: School, users: list[User]) -> None:
+    """This year's counted hours: 刘洋 is ahead of the requirement (92 学时), 陈静 behind (36 学时)."""
+    year = datetime.now(ZoneInfo("Asia/Shanghai")).year
+    by_name = {u.name: u for u in users if u.role == Role.TRAINEE}
+    courses = (await session.scalars(select(Course).where(Course.school_id == school.id).order_by(Course.id))).all()
+    plan = {"刘洋": (8, 48), "陈静": (4, 19)}  # (completed courses, approved self-declared hours)
+    for name, (completed, declared) in plan.items():
+        trainee = by_name[name]
+        for course in courses[1 : completed + 1]:
+            session.add(_record(trainee, year, HoursSource.PLATFORM, RecordState.RECORDED, course.title,
+                                school.name, course.subject_category, course.hours, school.id, course.id))
+        session.add(_record(trainee, year, HoursSource.SELF, RecordState.APPROVED, "全省农业技术推广培训班",
+                            "湖南省农业农村厅", "professional", Decimal(declared), school.id, None))
+
+
+def _record(
+    trainee: User, year: int, source: str, state: str, name: str, organiser: str, subject: str,
+    hours: Decimal, school_id: int, course_id: int | None,
+) -> HoursRecord:
+    day = date(year, 3, 15)
+    return HoursRecord(
+        trainee_id=trainee.id, source=source, state=state, training_name=name, organiser=organiser,
+        start_date=day, end_date=day, subject_category=subject, training_type="in_post", hours=hours,
+        year=year, school_id=school_id, course_id=course_id, approved_at=datetime.now(UTC),
+    )
 
 
 async def clip_titles(session: AsyncSession) -> dict[str, str]:

@@ -141,6 +141,14 @@ MESSAGES: dict[str, str] = {
     "CourseNotFound": "课程不存在或已下架",
     "PageNotFound": "页面不存在",
     "HoursYearNeverDeclarable": "培训日期须在当前年度或上年度内（只能填报当前年度及上年度的学时信息）",
+    # 单位管理员 and compliance rounds
+    "OtherUnitRoster": "只能查看本单位人员的学时情况",
+    "NotUnitMember": "该人员不是本单位人员",
+    "RosterYearInvalid": "请选择正确的年份",
+    "ComplianceDeadlineInvalid": "学时达标截止日期配置有误，应为“月-日”，如 11-30",
+    "ComplianceRoundsMissing": "未配置学时达标提醒轮次",
+    # 消息中心
+    "NoticeNotFound": "消息不存在",
 }
 
 FALLBACK_MESSAGE = "操作失败，请稍后重试"

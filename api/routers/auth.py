@@ -83,9 +83,12 @@ async def phone_confirm(token: str, request: Request, session: SessionDep, user_
     return render(request, "auth/phone_confirm.html", {"token": token, "done": ok, "expired": not ok})
 
 
+STAFF_HOMES = {Role.COURSE_ADMIN: "/staff/courses", Role.UNIT_ADMIN: "/unit/roster"}
+
+
 def staff_home(user: User) -> str:
-    """A course administrator works in 课程管理; every other staff role in the inbox."""
-    return "/staff/courses" if user.role == Role.COURSE_ADMIN else "/staff/tasks"
+    """Where a staff member lands: 课程管理, the unit's roster, or (every reviewer) the inbox."""
+    return STAFF_HOMES.get(user.role, "/staff/tasks")
 
 
 @router.get("/staff/login", response_class=HTMLResponse)

@@ -4,10 +4,12 @@ from db.models import (  # noqa: F401
     catalog,
     certificates,
     checkout,  # noqa: F401,E402
+    compliance,  # noqa: F401,E402
     group_invoicing,  # noqa: F401,E402
     hours,  # noqa: F401,E402
     invoice_guard,  # noqa: F401,E402
     invoices,
+    notices,  # noqa: F401,E402
     orders,
     paysim,
     study,  # noqa: F401,E402

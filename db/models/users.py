@@ -16,10 +16,18 @@ class Role:
     ADMIN = "admin"  # 平台管理员：集体开票资格
     SCHOOL_REVIEWER = "school_reviewer"  # 学校审核员：学时申报
     COURSE_ADMIN = "course_admin"  # 课程管理员：本校课程的编辑与上架
+    UNIT_ADMIN = "unit_admin"  # 单位管理员：本单位人员的学时达标（unit_credit_code 为其单位）
 
-    STAFF = (FINANCE, ADMIN, SCHOOL_REVIEWER, COURSE_ADMIN)
-    LABELS = {TRAINEE: "学员", FINANCE: "财务审核员", ADMIN: "平台管理员", SCHOOL_REVIEWER: "学校审核员"}
-    LABELS[COURSE_ADMIN] = "课程管理员"
+    STAFF = (FINANCE, ADMIN, SCHOOL_REVIEWER, COURSE_ADMIN, UNIT_ADMIN)
+    REVIEWERS = (FINANCE, ADMIN, SCHOOL_REVIEWER)  # the roles with a task inbox
+    LABELS = {
+        TRAINEE: "学员",
+        FINANCE: "财务审核员",
+        ADMIN: "平台管理员",
+        SCHOOL_REVIEWER: "学校审核员",
+        COURSE_ADMIN: "课程管理员",
+        UNIT_ADMIN: "单位管理员",
+    }
 
 
 class User(Base):
@@ -34,7 +42,9 @@ class User(Base):
     phone: Mapped[str] = mapped_column(String(20), default="")
     id_card: Mapped[str] = mapped_column(String(18), default="")
     unit_name: Mapped[str] = mapped_column(String(100), default="")
-    unit_credit_code: Mapped[str] = mapped_column(String(18), default="")
+    unit_credit_code: Mapped[str] = mapped_column(String(18), default="", index=True)
+    # compliance reminders go here (trainees) and the round's summary (unit administrators)
+    email: Mapped[str] = mapped_column(String(254), default="", server_default="")
     # a school reviewer belongs to one school's queue; a course administrator manages its courses
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -206,6 +206,9 @@ async def test_rejected_unit_applies_again_and_is_approved(client, sessionmaker,
         assert (await decide(staff, task2.id, approve=True)).status_code == 200
     page = await client.get("/my/group-invoicing")
     assert "已通过" in page.text and "单位开票" in page.text
+    notices = (await client.get("/my/notices")).text  # 消息中心: both decisions were told
+    assert "集体开票资格已驳回" in notices and "驳回原因：委托书未加盖单位公章" in notices
+    assert "集体开票资格已通过" in notices and "可以申请单位开票" in notices
     again = await submit(client, "某事业单位", code, png_bytes())
     assert again.status_code == 422 and "已通过集体开票审核" in again.text
 
@@ -343,6 +346,8 @@ async def test_unit_invoice_from_query_to_issued(client, sessionmaker, settings,
         [mail] = await eventually(lambda: mails_to(mail_url, email))
         assert issued.invoice_no in mail["subject"]
         assert mail["attachments"][0]["content_type"] == "application/pdf"
+    notices = (await client.get("/my/notices")).text  # 消息中心: the applicant was told
+    assert "发票已开具" in notices and f"发票号码 {issued.invoice_no}" in notices
 
 
 async def test_rejected_unit_invoice_frees_the_orders(client, sessionmaker, settings, app) -> None:
@@ -368,6 +373,8 @@ async def test_rejected_unit_invoice_frees_the_orders(client, sessionmaker, sett
         assert (await decide(staff, task.id, approve=False, reason="邮箱不是单位邮箱")).status_code == 200
     records = await client.get("/my/group-invoicing/records")
     assert "已驳回" in records.text and "邮箱不是单位邮箱" in records.text
+    notices = (await client.get("/my/notices")).text
+    assert "发票申请已驳回" in notices and "驳回原因：邮箱不是单位邮箱" in notices
     query = await client.get(
         "/my/group-invoicing/unit-invoice", params={"unit_name": unit, "year": YEAR}, headers=htmx(client)
     )

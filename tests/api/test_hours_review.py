@@ -114,6 +114,9 @@ async def test_reviewer_decides_record_by_record(declared, app, sessionmaker, cl
     assert "教师信息化教学能力提升培训" in registry.text and "距年度要求还差 82 学时" in registry.text
     mine = await client.get("/my/hours/records")
     assert "驳回原因：签到表无主办单位盖章" in mine.text
+    notices = (await client.get("/my/notices")).text  # 消息中心: one notice per decided record
+    assert "学时记录已通过" in notices and "「教师信息化教学能力提升培训」" in notices
+    assert "学时记录已驳回" in notices and "驳回原因：签到表无主办单位盖章" in notices
 
 
 async def test_another_schools_reviewer_is_refused(declared, app, sessionmaker) -> None:

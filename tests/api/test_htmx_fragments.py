@@ -65,6 +65,10 @@ COVERED = {
     ("post", "/my/group-invoicing/qualification"): "test_group_invoicing_qualification_query_and_apply",
     ("get", "/my/group-invoicing/unit-invoice"): "test_group_invoicing_qualification_query_and_apply",
     ("post", "/my/group-invoicing/unit-invoices"): "test_group_invoicing_qualification_query_and_apply",
+    ("get", "/my/notices/count"): "test_notice_badge_mark_read_and_read_all",
+    ("post", "/my/notices/*/read"): "test_notice_badge_mark_read_and_read_all",
+    ("post", "/my/notices/read-all"): "test_notice_badge_mark_read_and_read_all",
+    ("get", "/units/*/roster"): "test_unit_roster_filter_swaps_the_roster",
 }
 
 # Endpoints not tested here yet (none left: keep it empty so that every fragment has its test).
@@ -364,3 +368,33 @@ async def test_group_invoicing_qualification_query_and_apply(client, sessionmake
         "/my/group-invoicing/unit-invoice", params={"unit_name": unit, "year": YEAR}, headers=htmx(client)
     )
     assert is_fragment(again) and order_no not in again.text and "没有待申请开票的记录" in again.text
+async def test_notice_badge_mark_read_and_read_all(trainee, sessionmaker) -> None:
+    from db.notices import add_notice
+    from domain.notices import order_closed, payment_confirmed
+
+    client = trainee
+    async with sessionmaker() as s:
+        await add_notice(s, payment_confirmed(client.user.id, "HX1", 100))
+        await add_notice(s, order_closed(client.user.id, "HX2"))
+        await s.commit()
+    badge = await client.get("/my/notices/count", headers=htmx(client))
+    assert is_fragment(badge) and badge.text == "2"
+    page = await client.get("/my/notices")
+    notice_id = re.search(r'hx-post="/my/notices/(\d+)/read"', page.text).group(1)  # type: ignore[union-attr]
+    read = await client.post(f"/my/notices/{notice_id}/read", data={"page": "1"}, headers=htmx(client))
+    assert is_fragment(read) and 'id="notices-unread">1<' in read.text
+    assert read.headers["HX-Trigger"] == "noticeChanged"  # the header badge listens for it
+    rest = await client.post("/my/notices/read-all", data={"page": "1"}, headers=htmx(client))
+    assert is_fragment(rest) and 'id="notices-unread">0<' in rest.text and "全部标为已读" not in rest.text
+    assert (await client.get("/my/notices/count", headers=htmx(client))).text == ""
+
+
+async def test_unit_roster_filter_swaps_the_roster(app, sessionmaker) -> None:
+    from tests.support import staff_client
+    from tests.support.units import PASSWORD, make_unit
+
+    code, people, admin = await make_unit(sessionmaker, {"甲": (90, 0), "乙": (0, 0)})
+    async with staff_client(app, admin, PASSWORD) as c:
+        resp = await c.get(f"/units/{code}/roster", params={"year": YEAR, "behind": "1"}, headers=htmx(c))
+    assert is_fragment(resp) and 'id="roster"' in resp.text
+    assert people["乙"].name in resp.text and people["甲"].name not in resp.text

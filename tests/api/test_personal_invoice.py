@@ -28,6 +28,7 @@ from domain.orders import RefundRequest
 from gateways.payment import RefundReceipt
 from tests.support import eventually, htmx, login_trainee, make_staff, make_trainee, staff_client
 from tests.support.group_invoicing import decide, paid_order
+from tests.support.units import notice_titles
 
 UNIT_CODE = make_credit_code("12430000MA4L00012")  # 17 characters + the check character
 
@@ -119,6 +120,9 @@ async def test_apply_approve_issue_and_mail(
 
     done = await eventually(issued, timeout=60)
     assert done.invoice_no and is_valid_invoice_number(done.invoice_no) and done.invoice_no[4] == "1"
+    no = app.application_no  # 消息中心: the issuing activity told the trainee
+    notice = f"发票已开具｜发票申请 {no} 已开具电子发票，发票号码 {done.invoice_no}。｜/my/invoices/{no}"
+    assert notice in await notice_titles(sessionmaker, trainee.id)
     page = (await client.get("/my/invoices")).text
     assert "已开票" in row(page, first) and done.invoice_no in row(page, first)
     pdf = await client.get(f"/my/invoices/{app.application_no}/pdf")
@@ -230,6 +234,8 @@ async def test_rejection_shows_the_reason_and_allows_a_new_application(
 
     page = await eventually(shows_rejected)
     assert "发票抬头应为单位全称" in row(page, order_no) and 'name="order_nos"' in row(page, order_no)
+    [notice] = [t for t in await notice_titles(sessionmaker, trainee.id) if application.application_no in t]
+    assert notice.startswith("发票申请已驳回｜") and "驳回原因：发票抬头应为单位全称" in notice
     cancel_refused = await client.post(f"/my/invoices/{application.application_no}/cancel", headers=htmx(client))
     assert cancel_refused.status_code == 422
     assert (await apply(client, [order_no], title="湖南省某某单位")).status_code == 204

@@ -79,6 +79,8 @@ async def test_two_courses_bought_and_paid_show_in_my_courses(trainee_client, se
     assert "事业单位工作人员职业道德与行为规范" in mine.text and "现代农业种植技术" in mine.text
     cart = await client.get("/cart")
     assert "购物车还是空的" in cart.text  # bought courses leave the cart
+    notices = await client.get("/my/notices")  # 消息中心: the payment activity told the trainee
+    assert "支付成功" in notices.text and f"订单 {order_no} 已支付 ¥120.00" in notices.text
 
 
 async def test_checkout_refusals(trainee_client, sessionmaker) -> None:
@@ -186,6 +188,9 @@ async def test_payment_after_close_is_refunded_once_and_shown(trainee_client, se
 
     text = await eventually(refunded)
     assert "¥40.00" in text and "已取消" in text
+    notices = (await client.get("/my/notices")).text
+    assert "退款已完成" in notices and f"订单 {order_no} 的 ¥40.00 已退回原支付账户" in notices
+    assert "订单已关闭" not in notices  # the trainee cancelled it: no notice for that
     async with sessionmaker() as s:
         enrolled = await s.scalar(select(func.count()).select_from(Enrollment).where(Enrollment.order_no == order_no))
     assert enrolled == 0  # the closed order enrolled nobody

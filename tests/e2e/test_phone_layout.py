@@ -28,6 +28,7 @@ from tests.support import eventually, htmx, login_trainee, make_staff, make_trai
 from tests.support.certificates import issue_certificate, make_completed_enrollment
 from tests.support.hours import make_enrollment, png_bytes
 from tests.support.study import course_id_by_code
+from tests.support.units import make_unit
 
 pytestmark = pytest.mark.e2e
 
@@ -109,7 +110,7 @@ async def staff_login(page: Page, username: str) -> None:
     await page.fill("#username", username)
     await page.fill("#password", "Pass@1234")
     await page.click("button:has-text('登录')")
-    await page.wait_for_url("**/staff/tasks")
+    await page.wait_for_url(re.compile(r".*/(staff/tasks|units/\w+/roster)$"))  # a unit administrator: the roster
 
 
 async def hours_task(client: httpx.AsyncClient, sessionmaker, trainee_id: int) -> int:
@@ -336,6 +337,7 @@ async def test_every_page_fits_a_phone(
         await expect(page.locator("input[name=training_name]")).to_have_value("线下专题讲座")
         await visit(page, "error-not-found", "/my/invoices/NO-SUCH-APPLICATION")
         await visit(page, "verify", f"/verify/{cert.verify_code}", "有效")
+        await visit(page, "notices", "/my/notices", "消息中心")
     except Exception:
         if not os.environ.get("PHONE_RECORD_ONLY"):  # screenshots of the layout before a change
             raise
@@ -347,7 +349,11 @@ async def test_every_page_fits_a_phone(
     reviewer = await make_staff(sessionmaker, Role.SCHOOL_REVIEWER, school_id=1)
     admin = await make_staff(sessionmaker, Role.ADMIN)
     invoice_task_id = await invoice_task(sessionmaker, app_no)
+    unit_code, unit_people, unit_admin = await make_unit(sessionmaker, {"达标": (50, 45), "落后": (10, 5)})
+    behind_id = unit_people["落后"].id
     for who, pages in (
+        (unit_admin, [("unit-roster", f"/units/{unit_code}/roster"),
+                      ("unit-person", f"/units/{unit_code}/people/{behind_id}")]),
         (finance, [("inbox", "/staff/tasks"), ("inbox-invoice", f"/staff/tasks/{invoice_task_id}")]),
         (reviewer, [("inbox-hours", f"/staff/tasks/{hours_task_id}")]),
         (admin, [("staff-certificates", f"/staff/certificates?q={cert.cert_no}")]),
