@@ -28,8 +28,8 @@ from activities.unit_invoicing import UnitInvoicingActivities
 from api.temporal import connect
 from config import Settings, get_settings
 from db.base import make_engine, make_sessionmaker
+from gateways.factory import build_gateway
 from gateways.payment import PaymentGateway
-from gateways.simulator import SimulatorGateway
 from runtime import tune_gc
 from workflows.hours_declaration import HoursDeclarationWorkflow
 from workflows.order import OrderWorkflow
@@ -74,7 +74,7 @@ def build_worker(
     workflows: Sequence[type] | None = None,
     extra_activities: Sequence[Callable[..., Any]] = (),  # bench/ adds its no-op baseline here
 ) -> Worker:
-    gateway = gateway or SimulatorGateway(sessionmaker, settings)
+    gateway = gateway or build_gateway(settings)  # the providers' real protocols (docs/PAYMENTS.md)
     return Worker(
         client,
         task_queue=settings.task_queue,

@@ -33,11 +33,11 @@ from domain.orders import (
     TradeOpened,
     TradeRequest,
 )
-from gateways.payment import PaymentGateway, order_no_of
+from gateways.payment import TradeGateway, order_no_of
 
 
 class OrderActivities:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], gateway: PaymentGateway) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], gateway: TradeGateway) -> None:
         self.sessionmaker = sessionmaker
         self.gateway = gateway
 

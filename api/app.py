@@ -79,6 +79,7 @@ def _include_routers(app: FastAPI) -> None:
         orders,
         payments,
         paysim,
+        paysim_wire,
         portal,
         study,
     )
@@ -98,3 +99,4 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(group_invoicing.router)
     app.include_router(hours.router)
     app.include_router(inbox.router)
+    app.include_router(paysim_wire.router)
