@@ -292,8 +292,8 @@ class AlipayWire:
         for t in payments:
             lines.append(
                 f"{t.trade_no},{t.out_trade_no},交易,{_csv_text(t.subject)},{beijing(t.created_at)},"
-                f"{beijing(t.paid_at or t.created_at)},,,,,***,{yuan(t.amount_cents)},{yuan(t.amount_cents)},0.00,0.00,0.00,"
-                "0.00,0.00,,0.00,0.00,,0.00,0.00,"
+                f"{beijing(t.paid_at or t.created_at)},,,,,***,{yuan(t.amount_cents)},{yuan(t.amount_cents)},"
+                "0.00,0.00,0.00,0.00,0.00,,0.00,0.00,,0.00,0.00,"
             )
         for r, t in refunds:
             lines.append(

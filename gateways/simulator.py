@@ -80,6 +80,7 @@ class SimulatorGateway:
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self.sessionmaker = sessionmaker
+        self.settings = settings
         self.base_url = settings.base_url.rstrip("/")
 
     # ---- PaymentGateway ---------------------------------------------------------------------------
