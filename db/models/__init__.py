@@ -10,6 +10,7 @@ from db.models import (  # noqa: F401
     invoices,
     orders,
     paysim,
+    reconciliation,  # noqa: F401,E402
     study,  # noqa: F401,E402
     tasks,
     users,
