@@ -22,9 +22,11 @@ from activities.hours import HoursActivities
 from activities.invoices import InvoiceActivities
 from activities.mail import MailActivities
 from activities.orders import OrderActivities
+from activities.reconciliation import ReconciliationActivities
 from activities.study import StudyActivities
 from activities.tasks import TaskActivities
 from activities.unit_invoicing import UnitInvoicingActivities
+from api.schedules import ensure_reconciliation_schedule
 from api.temporal import connect
 from config import Settings, get_settings
 from db.base import make_engine, make_sessionmaker
@@ -34,6 +36,7 @@ from runtime import tune_gc
 from workflows.hours_declaration import HoursDeclarationWorkflow
 from workflows.order import OrderWorkflow
 from workflows.personal_invoice import PersonalInvoiceWorkflow
+from workflows.reconciliation import ReconciliationWorkflow
 from workflows.refund import RefundWorkflow
 from workflows.study import StudyWorkflow
 from workflows.unit_invoice import UnitInvoiceWorkflow
@@ -47,6 +50,7 @@ WORKFLOWS: list[type] = [
     UnitInvoiceWorkflow,
     StudyWorkflow,
     RefundWorkflow,
+    ReconciliationWorkflow,
 ]
 
 
@@ -63,6 +67,7 @@ def build_activities(
     acts += HoursActivities(sessionmaker, settings).all()
     acts += GroupInvoicingActivities(sessionmaker).all()
     acts += UnitInvoicingActivities(sessionmaker, settings).all()
+    acts += ReconciliationActivities(sessionmaker, gateway).all()
     return acts
 
 
@@ -93,6 +98,7 @@ async def main() -> None:
     engine = make_engine(settings.database_url)
     client = await connect(settings)
     worker = build_worker(client, settings, make_sessionmaker(engine))
+    await ensure_reconciliation_schedule(client, settings)  # 对账 every morning (docs/PAYMENTS.md)
     tune_gc()
     logging.getLogger("worker").info("worker started on task queue %s", settings.task_queue)
     try:

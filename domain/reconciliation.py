@@ -106,10 +106,64 @@ class Difference:
     refund_no: str
     provider_cents: int | None
     app_cents: int | None
+    at: str = ""  # ISO; the bill's time of a provider line
 
     @property
     def label(self) -> str:
         return DifferenceKind.LABELS.get(self.kind, self.kind)
+
+
+# ---- activity inputs (the workflow's side of activities/reconciliation.py) ----------------------
+
+
+@dataclass
+class BillRequest:
+    channel: str
+    day: str
+
+
+@dataclass
+class LedgerRequest:
+    day: str
+    trade_nos: list[str] = field(default_factory=list)
+    refund_nos: list[str] = field(default_factory=list)
+    order_nos: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RecordRun:
+    day: str
+    workflow_id: str
+    bill_lines: int
+    differences: list[Difference] = field(default_factory=list)
+
+
+@dataclass
+class FinishRun:
+    day: str
+    stuck_closed: int
+    stuck_settled: int
+
+
+@dataclass
+class StuckRequest:
+    now: str  # ISO; workflow time
+    older_than_minutes: float
+
+
+@dataclass
+class StuckTrade:
+    order_no: str
+    channel: str
+
+
+@dataclass
+class ResolveRequest:
+    key: str
+    action: str
+    note: str
+    actor_id: int
+
 
 
 def order_no_of(out_trade_no: str) -> str:
@@ -117,7 +171,7 @@ def order_no_of(out_trade_no: str) -> str:
 
 
 def _diff(day: str, kind: str, channel: str, order_no: str, trade_no: str = "", refund_no: str = "",
-          provider: int | None = None, app: int | None = None) -> Difference:  # fmt: skip
+          provider: int | None = None, app: int | None = None, at: str = "") -> Difference:  # fmt: skip
     return Difference(
         key=f"{day}:{kind}:{refund_no or trade_no or order_no}",
         day=day,
@@ -128,6 +182,7 @@ def _diff(day: str, kind: str, channel: str, order_no: str, trade_no: str = "", 
         refund_no=refund_no,
         provider_cents=provider,
         app_cents=app,
+        at=at,
     )
 
 
@@ -144,12 +199,12 @@ def compare(day: str, bill: list[BillLine], ledger: Ledger) -> list[Difference]:
         if ours is None and line.trade_no not in known_trades:
             found.append(
                 _diff(day, DifferenceKind.UNKNOWN_PAYMENT, line.channel, order_no, line.trade_no,
-                      provider=line.amount_cents, app=ledger.order_amounts.get(order_no))  # fmt: skip
+                      provider=line.amount_cents, app=ledger.order_amounts.get(order_no), at=line.at)  # fmt: skip
             )
         elif ours is not None and ours.amount_cents != line.amount_cents:
             found.append(
                 _diff(day, DifferenceKind.AMOUNT_MISMATCH, line.channel, order_no, line.trade_no,
-                      provider=line.amount_cents, app=ours.amount_cents)  # fmt: skip
+                      provider=line.amount_cents, app=ours.amount_cents, at=line.at)  # fmt: skip
             )
     for p in ledger.payments:
         if p.trade_no not in billed_trades:
@@ -167,7 +222,7 @@ def compare(day: str, bill: list[BillLine], ledger: Ledger) -> list[Difference]:
         if ours_refund is None and line.refund_no not in known_refunds:
             found.append(
                 _diff(day, DifferenceKind.REFUND_MISSING_IN_APP, line.channel, order_no, line.trade_no,
-                      line.refund_no, provider=line.amount_cents)  # fmt: skip
+                      line.refund_no, provider=line.amount_cents, at=line.at)  # fmt: skip
             )
         elif ours_refund is not None and ours_refund.amount_cents != line.amount_cents:
             found.append(

@@ -115,6 +115,7 @@ class AlipayGateway:
             qr_url="",
             state=STATES.get(str(answer.get("trade_status")), TradeState.NOTPAY),
             expires_at="",
+            paid_at=from_beijing(str(answer["send_pay_date"])).isoformat() if answer.get("send_pay_date") else "",
         )
 
     async def close(self, *, out_trade_no: str) -> None:

@@ -29,6 +29,7 @@ class Trade:
     qr_url: str  # what the QR code encodes (the phone opens it)
     state: str
     expires_at: str  # ISO 8601
+    paid_at: str = ""  # ISO 8601, when a query finds it paid
 
 
 @dataclass(frozen=True)

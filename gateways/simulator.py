@@ -172,9 +172,7 @@ class SimulatorGateway:
                 await session.rollback()
                 raise RefundRefused(f"退款金额超过可退金额（可退 {left / 100:.2f} 元）")
             now = utcnow()
-            session.add(
-                SimRefund(refund_no=refund_no, trade_no=trade_no, amount_cents=amount_cents, created_at=now)
-            )
+            session.add(SimRefund(refund_no=refund_no, trade_no=trade_no, amount_cents=amount_cents, created_at=now))
             try:
                 await session.commit()
             except IntegrityError:

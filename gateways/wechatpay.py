@@ -148,6 +148,9 @@ class WechatPayGateway:
             qr_url="",
             state=STATES.get(str(data.get("trade_state")), TradeState.NOTPAY),
             expires_at="",
+            paid_at=datetime.fromisoformat(data["success_time"]).astimezone(UTC).isoformat()
+            if data.get("success_time")
+            else "",
         )
 
     async def close(self, *, out_trade_no: str) -> None:

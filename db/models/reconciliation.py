@@ -53,6 +53,7 @@ class ReconciliationDifference(Base):
     refund_no: Mapped[str] = mapped_column(String(64))
     provider_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)
     app_cents: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    provider_at: Mapped[datetime | None] = mapped_column(nullable=True)  # when the provider moved the money
     status: Mapped[str] = mapped_column(String(10), default=DifferenceStatus.OPEN)
     task_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     resolution: Mapped[str | None] = mapped_column(String(10), nullable=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0009
 Revises: 0004
-Create Date: 2026-12-03 08:25:47.101420
+Create Date: 2026-12-03 08:27:33.797371
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def upgrade() -> None:
     sa.Column('refund_no', sa.String(length=64), nullable=False),
     sa.Column('provider_cents', sa.Integer(), nullable=True),
     sa.Column('app_cents', sa.Integer(), nullable=True),
+    sa.Column('provider_at', db.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('task_id', sa.Integer(), nullable=True),
     sa.Column('resolution', sa.String(length=10), nullable=True),
