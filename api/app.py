@@ -81,6 +81,7 @@ def _include_routers(app: FastAPI) -> None:
         paysim,
         paysim_wire,
         portal,
+        reconciliation,
         study,
     )
 
@@ -100,3 +101,4 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(hours.router)
     app.include_router(inbox.router)
     app.include_router(paysim_wire.router)
+    app.include_router(reconciliation.router)

@@ -21,6 +21,7 @@ from db.models.group_invoicing import UnitInvoiceApplication, UnitQualification
 from db.models.hours import HoursRecord
 from db.models.invoices import Invoice, PersonalInvoiceApplication
 from db.models.orders import Order
+from db.models.reconciliation import ReconciliationRun
 from db.models.users import User
 from domain.errors import DomainError
 
@@ -97,6 +98,8 @@ TEXT_FIELDS: dict[str, TextField] = {
     "category": TextField("课程类目", 10),
     "major": TextField("专业", 10),
     "subject": TextField("科目类别", 20),
+    # reconciliation (对账)
+    "day": TextField("对账日期", columns=(ReconciliationRun.day,)),
 }
 # per-item review fields: `item-<id>` (approve/reject) and `reason-<id>`
 TEXT_FIELD_PREFIXES: dict[str, TextField] = {
