@@ -139,7 +139,7 @@ def _notice(stub: Stub, amount: int = AMOUNT, order_no: str = ORDER_NO) -> dict[
 def _forger(tmp_path: Path, settings: Settings) -> tuple[AlipayWire, WechatWire]:
     """The same protocols signed with keys that are not the provider's."""
     keys = load_sim_keys(tmp_path / "forger")
-    store = SimulatorGateway(None, settings)  # type: ignore[arg-type]  (only signs)
+    store = SimulatorGateway(None, settings)  # type: ignore[arg-type]  # it only signs here
     return AlipayWire(store, keys, settings), WechatWire(store, keys, settings)
 
 
@@ -147,7 +147,7 @@ async def _post(stub: Stub, params: dict[str, str]) -> httpx.Response:
     return await stub.http.post("/payments/notify/alipay", data=params)
 
 
-async def _post_wechat(stub: Stub, headers: dict[str, str], body: bytes) -> httpx.Response:
+async def _post_wechat(stub: Stub, headers: dict[str, str] | None, body: bytes) -> httpx.Response:
     return await stub.http.post("/payments/notify/wechat", content=body, headers=headers)
 
 
