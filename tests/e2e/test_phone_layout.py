@@ -345,7 +345,14 @@ async def test_every_page_fits_a_phone(  # type: ignore[no-untyped-def]
     admin = await make_staff(sessionmaker, Role.ADMIN)
     invoice_task_id = await invoice_task(sessionmaker, app_no)
     for who, pages in (
-        (finance, [("inbox", "/staff/tasks"), ("inbox-invoice", f"/staff/tasks/{invoice_task_id}")]),
+        (
+            finance,
+            [
+                ("inbox", "/staff/tasks"),
+                ("inbox-invoice", f"/staff/tasks/{invoice_task_id}"),
+                ("reconciliation", "/staff/reconciliation"),
+            ],
+        ),
         (reviewer, [("inbox-hours", f"/staff/tasks/{hours_task_id}")]),
         (admin, [("staff-certificates", f"/staff/certificates?q={cert.cert_no}")]),
     ):
