@@ -33,7 +33,8 @@ class Settings(BaseSettings):
     temporal_ui_url: str = "http://127.0.0.1:8233"
     task_queue: str = "training"
 
-    # Payment: the embedded cashier simulator signs its notifications with this secret.
+    # Unused since the providers' own signatures replaced the simulator's HMAC (docs/PAYMENTS.md);
+    # still read so that existing deployments' environments stay valid.
     payment_notify_secret: str = "dev-payment-secret"
     order_payment_timeout_minutes: float = 30
     # How long a closed order still listens for a late payment (providers retry ~24 h).
@@ -43,6 +44,9 @@ class Settings(BaseSettings):
     # The providers' real protocols (docs/PAYMENTS.md). Empty values mean the embedded simulator:
     # its URLs under BASE_URL/paysim/ and its own key pairs under var/paysim/. Going live sets the
     # provider's URLs, the merchant's ids and the paths of the key files it was given.
+    # Where the worker reaches the embedded simulator's provider APIs (and their bill downloads);
+    # empty = BASE_URL. In docker-compose the workers reach it at http://web:8000.
+    paysim_api_url: str = ""
     alipay_app_id: str = "2021000000000001"
     alipay_gateway_url: str = ""  # live: https://openapi.alipay.com/gateway.do
     alipay_app_private_key_file: str = ""  # 应用私钥 (PEM)

@@ -68,6 +68,8 @@ class AlipayGateway:
             raise ConnectionError("支付宝应答验签失败") from exc  # transport-like: retried
         except AliPayException as exc:
             raise PaymentGatewayError(f"支付宝拒绝了请求：{exc}") from exc
+        if answer.get("code") == "20000":  # 服务不可用: the provider's own transient fault
+            raise ConnectionError(f"支付宝服务暂不可用：{answer.get('sub_msg', '')}")
         return answer
 
     @staticmethod

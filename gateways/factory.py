@@ -75,10 +75,11 @@ def _read(path: str) -> str:
 
 def build_gateway(settings: Settings) -> ChannelGateway:
     base = settings.base_url.rstrip("/")
+    api = (settings.paysim_api_url or settings.base_url).rstrip("/")  # the simulator, from the worker
     sim = load_sim_keys(settings.var_dir)
     alipay = AlipayGateway(
         app_id=settings.alipay_app_id,
-        gateway_url=settings.alipay_gateway_url or f"{base}/paysim/alipay/gateway.do",
+        gateway_url=settings.alipay_gateway_url or f"{api}/paysim/alipay/gateway.do",
         notify_url=f"{base}/payments/notify/alipay",
         app_private_key=_read(settings.alipay_app_private_key_file)
         if settings.alipay_app_private_key_file
@@ -90,7 +91,7 @@ def build_gateway(settings: Settings) -> ChannelGateway:
     wechat = WechatPayGateway(
         mchid=settings.wechatpay_mchid,
         appid=settings.wechatpay_appid,
-        api_url=settings.wechatpay_api_url or f"{base}{WECHAT_PREFIX}",
+        api_url=settings.wechatpay_api_url or f"{api}{WECHAT_PREFIX}",
         notify_url=f"{base}/payments/notify/wechat",
         private_key=_read(settings.wechatpay_private_key_file)
         if settings.wechatpay_private_key_file

@@ -132,6 +132,7 @@ class AlipayWire:
         self.store = store
         self.app_id = settings.alipay_app_id
         self.base_url = settings.base_url.rstrip("/")
+        self.api_url = (settings.paysim_api_url or settings.base_url).rstrip("/")
         self.notify_url = f"{self.base_url}/payments/notify/alipay"
         self._app_public = _public(keys.alipay_app_public)
         self._platform = _private(keys.alipay_platform_private)
@@ -267,7 +268,7 @@ class AlipayWire:
         except ValueError as exc:
             raise AlipayError("ACQ.INVALID_PARAMETER", "账单日期格式不正确") from exc
         token = bill_token(self._token_key, day)
-        return {"bill_download_url": f"{self.base_url}/paysim/alipay/bills/{day}.zip?token={token}"}
+        return {"bill_download_url": f"{self.api_url}/paysim/alipay/bills/{day}.zip?token={token}"}
 
     def bill_day(self, token: str) -> str | None:
         day = token.split(".", 1)[0]
@@ -374,6 +375,7 @@ class WechatWire:
         self.mchid = settings.wechatpay_mchid
         self.appid = settings.wechatpay_appid
         self.base_url = settings.base_url.rstrip("/")
+        self.api_url = (settings.paysim_api_url or settings.base_url).rstrip("/")
         self.notify_url = f"{self.base_url}/payments/notify/wechat"
         self._merchant_public = _public(keys.wechat_merchant_public)
         self._platform = _private(keys.wechat_platform_private)
@@ -549,7 +551,7 @@ class WechatWire:
             {
                 "hash_type": "SHA1",
                 "hash_value": hashlib.sha1(data).hexdigest(),
-                "download_url": f"{self.base_url}{WECHAT_PREFIX}/v3/billdownload/file?token={token}",
+                "download_url": f"{self.api_url}{WECHAT_PREFIX}/v3/billdownload/file?token={token}",
             }
         )
 

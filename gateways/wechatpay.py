@@ -89,6 +89,8 @@ class WechatPayGateway:
             if "signature" in str(exc):
                 raise ConnectionError("微信支付应答验签失败") from exc  # transport-like: retried
             raise
+        if int(code) >= 500 or int(code) == 429:  # the provider's transient faults: retried
+            raise ConnectionError(f"微信支付暂不可用：HTTP {code}")
         return int(code), message
 
     @staticmethod
