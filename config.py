@@ -33,13 +33,35 @@ class Settings(BaseSettings):
     temporal_ui_url: str = "http://127.0.0.1:8233"
     task_queue: str = "training"
 
-    # Payment: the embedded cashier simulator signs its notifications with this secret.
+    # Unused since the providers' own signatures replaced the simulator's HMAC (docs/PAYMENTS.md);
+    # still read so that existing deployments' environments stay valid.
     payment_notify_secret: str = "dev-payment-secret"
     order_payment_timeout_minutes: float = 30
     # How long a closed order still listens for a late payment (providers retry ~24 h).
     late_payment_window_hours: float = 24
     # The simulator re-sends an unacknowledged notification with this first delay, doubling.
     notify_retry_seconds: float = 2
+    # The providers' real protocols (docs/PAYMENTS.md). Empty values mean the embedded simulator:
+    # its URLs under BASE_URL/paysim/ and its own key pairs under var/paysim/. Going live sets the
+    # provider's URLs, the merchant's ids and the paths of the key files it was given.
+    # Where the worker reaches the embedded simulator's provider APIs (and their bill downloads);
+    # empty = BASE_URL. In docker-compose the workers reach it at http://web:8000.
+    paysim_api_url: str = ""
+    alipay_app_id: str = "2021000000000001"
+    alipay_gateway_url: str = ""  # live: https://openapi.alipay.com/gateway.do
+    alipay_app_private_key_file: str = ""  # 应用私钥 (PEM)
+    alipay_public_key_file: str = ""  # 支付宝公钥 (PEM)
+    wechatpay_mchid: str = "1900000001"
+    wechatpay_appid: str = "wx0000000000000001"
+    wechatpay_api_url: str = ""  # live: https://api.mch.weixin.qq.com
+    wechatpay_private_key_file: str = ""  # apiclient_key.pem
+    wechatpay_cert_serial_no: str = ""  # the merchant certificate's serial number
+    wechatpay_apiv3_key: str = ""  # 32 characters
+    wechatpay_public_key_file: str = ""  # 微信支付公钥 (PEM)
+    wechatpay_public_key_id: str = ""  # PUB_KEY_ID_...
+    # A trade still waiting this long after its order's deadline is queried and settled or closed
+    # by the daily reconciliation.
+    reconcile_stuck_after_minutes: float = 60
 
     login_qr_ttl_seconds: int = 180
 

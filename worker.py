@@ -24,20 +24,23 @@ from activities.hours import HoursActivities
 from activities.invoices import InvoiceActivities
 from activities.mail import MailActivities
 from activities.orders import OrderActivities
+from activities.reconciliation import ReconciliationActivities
 from activities.study import StudyActivities
 from activities.tasks import TaskActivities
 from activities.unit_invoicing import UnitInvoicingActivities
 from config import Settings, get_settings
 from core.temporal_client import connect
 from db.base import make_engine, make_sessionmaker
+from gateways.factory import build_gateway
 from gateways.payment import PaymentGateway
-from gateways.simulator import SimulatorGateway
 from runtime import tune_gc
 from workflows.compliance_round import ComplianceRoundWorkflow, ensure_schedule, round_schedule
 from workflows.course_publication import CoursePublicationWorkflow
 from workflows.hours_declaration import HoursDeclarationWorkflow
 from workflows.order import OrderWorkflow
 from workflows.personal_invoice import PersonalInvoiceWorkflow
+from workflows.reconciliation import ReconciliationWorkflow
+from workflows.reconciliation_schedule import ensure_reconciliation_schedule
 from workflows.refund import RefundWorkflow
 from workflows.study import StudyWorkflow
 from workflows.unit_invoice import UnitInvoiceWorkflow
@@ -53,6 +56,7 @@ WORKFLOWS: list[type] = [
     RefundWorkflow,
     CoursePublicationWorkflow,
     ComplianceRoundWorkflow,
+    ReconciliationWorkflow,
 ]
 
 
@@ -71,6 +75,7 @@ def build_activities(
     acts += UnitInvoicingActivities(sessionmaker, settings).all()
     acts += CourseActivities(sessionmaker).all()
     acts += ComplianceActivities(sessionmaker, settings).all()
+    acts += ReconciliationActivities(sessionmaker, gateway).all()
     return acts
 
 
@@ -82,7 +87,7 @@ def build_worker(
     workflows: Sequence[type] | None = None,
     extra_activities: Sequence[Callable[..., Any]] = (),  # bench/ adds its no-op baseline here
 ) -> Worker:
-    gateway = gateway or SimulatorGateway(sessionmaker, settings)
+    gateway = gateway or build_gateway(settings)  # the providers' real protocols (docs/PAYMENTS.md)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -113,6 +118,7 @@ async def main() -> None:
     client = await connect(settings)
     worker = build_worker(client, settings, make_sessionmaker(engine))
     await ensure_compliance_schedule(client, settings)
+    await ensure_reconciliation_schedule(client, settings)  # 对账 every morning (docs/PAYMENTS.md)
     tune_gc()
     logging.getLogger("worker").info("worker started on task queue %s", settings.task_queue)
     try:

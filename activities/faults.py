@@ -12,10 +12,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
+from gateways.payment import PaymentGatewayError
+
 INVALID_DATA = "InvalidData"
 # fail the same way on every attempt: a value the column cannot hold, a number too large for the
 # driver
-PERMANENT = (DataError, OverflowError)
+PERMANENT = (DataError, OverflowError, PaymentGatewayError)  # the provider refused: it answers the same again
 # A constraint violation no activity caught (activities catch the races they expect) may still be
 # a race that the next attempt resolves: a few attempts, then it is permanent too.
 INTEGRITY_ATTEMPTS = 3

@@ -42,13 +42,13 @@ from domain.orders import (
     refund_number_seq,
     refund_state,
 )
-from gateways.payment import PaymentGateway, order_no_of
+from gateways.payment import TradeGateway, order_no_of
 
 REFUND_NUMBER_ATTEMPTS = 5
 
 
 class OrderActivities:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], gateway: PaymentGateway) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], gateway: TradeGateway) -> None:
         self.sessionmaker = sessionmaker
         self.gateway = gateway
 

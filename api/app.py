@@ -82,7 +82,9 @@ def _include_routers(app: FastAPI) -> None:
         orders,
         payments,
         paysim,
+        paysim_wire,
         portal,
+        reconciliation,
         study,
         units,
     )
@@ -105,3 +107,5 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(courses.router)
     app.include_router(units.router)
     app.include_router(notices.router)
+    app.include_router(paysim_wire.router)
+    app.include_router(reconciliation.router)

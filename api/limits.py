@@ -21,6 +21,7 @@ from db.models.group_invoicing import UnitInvoiceApplication, UnitQualification
 from db.models.hours import HoursRecord
 from db.models.invoices import Invoice, PersonalInvoiceApplication
 from db.models.orders import Order
+from db.models.reconciliation import ReconciliationRun
 from db.models.users import User
 from domain.errors import DomainError
 
@@ -106,6 +107,8 @@ TEXT_FIELDS: dict[str, TextField] = {
     "direction": TextField("移动方向", 10),
     # 单位管理员 roster filter
     "behind": TextField("只看未达标", 1),
+    # reconciliation (对账)
+    "day": TextField("对账日期", columns=(ReconciliationRun.day,)),
 }
 # per-item review fields: `item-<id>` (approve/reject) and `reason-<id>`
 TEXT_FIELD_PREFIXES: dict[str, TextField] = {

@@ -13,7 +13,9 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Signed server-to-server callbacks are authenticated by their signature instead.
-CSRF_EXEMPT_PREFIXES = ("/payments/notify",)
+# The simulated providers' APIs (/paysim/alipay, /paysim/wechat) likewise: they check the merchant's
+# request signatures, as the real providers do.
+CSRF_EXEMPT_PREFIXES = ("/payments/notify", "/paysim/alipay/", "/paysim/wechat/")
 
 class CSRFCookieMiddleware:
     """Gives every browser a random CSRF token cookie and exposes it as scope["csrf_token"]."""

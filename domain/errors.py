@@ -149,6 +149,14 @@ MESSAGES: dict[str, str] = {
     "ComplianceRoundsMissing": "未配置学时达标提醒轮次",
     # 消息中心
     "NoticeNotFound": "消息不存在",
+    # Reconciliation (对账)
+    "ReconcileActionRequired": "请选择处理方式：退款、补单入账或标记为已说明",
+    "ReconcileActionNotAllowed": "该差异不能这样处理，请选择页面上提供的处理方式",
+    "ReconcileNoteRequired": "请填写处理说明",
+    "ReconcileNoOrder": "平台没有该订单，不能补单入账，请选择退款或标记为已说明",
+    "ReconcileOrderGone": "该订单的支付流程已结束，不能补单入账，请选择退款",
+    "ReconcileBusy": "该日对账正在进行，请稍后再试",
+    "ReconcileDayInvalid": "对账日期无效：只能选择昨天及之前一年内的日期",
 }
 
 FALLBACK_MESSAGE = "操作失败，请稍后重试"

@@ -21,12 +21,14 @@ class TaskKind:
     UNIT_QUALIFICATION = "unit_qualification"
     UNIT_INVOICE = "unit_invoice"
     HOURS_DECLARATION = "hours_declaration"
+    RECONCILIATION = "reconciliation"
 
     LABELS = {
         PERSONAL_INVOICE: "个人发票",
         UNIT_QUALIFICATION: "集体开票资格",
         UNIT_INVOICE: "单位开票",
         HOURS_DECLARATION: "学时申报",
+        RECONCILIATION: "对账差异",
     }
     COURSE_PUBLICATION = "course_publication"
     LABELS[COURSE_PUBLICATION] = "课程上架"

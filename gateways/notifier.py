@@ -1,5 +1,8 @@
 """The simulator's notification sender: posts each payment notification to the merchant until it
-answers `success`, as Alipay and WeChat Pay do (doubling delays, for about 24 hours)."""
+acknowledges, as Alipay and WeChat Pay do (doubling delays, for about 24 hours). Each attempt is
+rendered and signed anew in the channel's protocol (`gateways/paysim_wire.py`): Alipay's RSA2-signed
+form, acknowledged by the text `success`; WeChat Pay's signed JSON with the encrypted resource,
+acknowledged by HTTP 200 or 204."""
 
 from __future__ import annotations
 
@@ -17,6 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from config import Settings
 from db.base import utcnow
 from db.models.paysim import SimNotification
+from gateways.factory import build_gateway
+from gateways.paysim_keys import load_sim_keys
+from gateways.paysim_wire import AlipayWire, Notification, WechatWire
 from gateways.simulator import SimulatorGateway, rows_changed
 
 log = logging.getLogger(__name__)
@@ -39,9 +45,13 @@ class Notifier:
         sessionmaker: async_sessionmaker[AsyncSession],
         settings: Settings,
         client: httpx.AsyncClient | None = None,
+        wires: tuple[AlipayWire, WechatWire] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
-        self.url = f"{settings.base_url.rstrip('/')}/payments/notify"
+        if wires is None:
+            store, keys = SimulatorGateway(sessionmaker, settings), load_sim_keys(settings.var_dir)
+            wires = (AlipayWire(store, keys, settings), WechatWire(store, keys, settings))
+        self.wires: dict[str, AlipayWire | WechatWire] = {"alipay": wires[0], "wechat": wires[1]}
         self.first_delay = timedelta(seconds=settings.notify_retry_seconds)
         self._client = client
         self._owns_client = client is None
@@ -176,18 +186,29 @@ class Notifier:
             await session.commit()
         return rows_changed(result) == 1
 
+    def render(self, payload: dict[str, Any]) -> Notification:
+        content = {k: str(v) for k, v in payload.items()}
+        content.setdefault("amount_cents", content.get("total_amount", "0"))  # rows of the HMAC days
+        return self.wires[content["channel"]].notification(content)
+
     async def _post(self, payload: dict[str, Any]) -> str | None:
         """None when the merchant acknowledged, else what went wrong."""
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=POST_TIMEOUT_SECONDS)
+        note = self.render(payload)
         try:
-            response = await self._client.post(
-                self.url, data={k: str(v) for k, v in payload.items()}, timeout=POST_TIMEOUT_SECONDS
-            )
+            if note.form is not None:
+                response = await self._client.post(note.url, data=note.form, timeout=POST_TIMEOUT_SECONDS)
+            else:
+                response = await self._client.post(
+                    note.url, content=note.body, headers=note.headers, timeout=POST_TIMEOUT_SECONDS
+                )
         except httpx.HTTPError as exc:
             return f"{type(exc).__name__}: {exc}"[:500]
         body = response.text.strip()
-        if response.status_code == 200 and body == "success":
+        if note.form is not None and response.status_code == 200 and body == "success":
+            return None
+        if note.form is None and response.status_code in (200, 204):
             return None
         return f"HTTP {response.status_code}: {body[:200]}"
 
@@ -226,17 +247,23 @@ class Notifier:
 
 
 def start_notifier(app: Any, client: httpx.AsyncClient | None = None) -> Callable[[], Awaitable[None]]:
-    """Lifespan helper: puts the simulator gateway and its notifier on `app.state` (it needs
-    `app.state.settings` and `app.state.sessionmaker`), starts the delivery loop, and returns the
-    coroutine function that stops it.
+    """Lifespan helper: puts on `app.state` the merchant's gateway (`gateway`, the real adapters,
+    which verifies notifications), the simulator's store (`paysim`) and its two wire protocols
+    (`alipay_wire`, `wechat_wire`) and its notifier (it needs `app.state.settings` and
+    `app.state.sessionmaker`), starts the delivery loop, and returns the coroutine function that
+    stops it.
 
     The notifier posts to `settings.base_url` with its own HTTP client, unless one is given here or
     set beforehand as `app.state.notify_client` (tests: an `httpx.ASGITransport` client on the app)."""
     client = client or getattr(app.state, "notify_client", None)
     settings: Settings = app.state.settings
     maker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
-    app.state.gateway = SimulatorGateway(maker, settings)
-    notifier = Notifier(maker, settings, client)
+    store, keys = SimulatorGateway(maker, settings), load_sim_keys(settings.var_dir)
+    app.state.paysim = store
+    app.state.alipay_wire = AlipayWire(store, keys, settings)
+    app.state.wechat_wire = WechatWire(store, keys, settings)
+    app.state.gateway = build_gateway(settings)
+    notifier = Notifier(maker, settings, client, wires=(app.state.alipay_wire, app.state.wechat_wire))
     app.state.notifier = notifier
     stop_event = asyncio.Event()
     task = asyncio.create_task(notifier.run_forever(stop_event), name="paysim-notifier")

@@ -1,13 +1,14 @@
 """The payment provider as the order process sees it (Alipay 当面付 / WeChat Pay Native shape).
 
-The embedded default is the cashier simulator (`gateways/simulator.py`); real Alipay and WeChat Pay
-adapters implement the same protocol. Amounts are integer fen.
+Two adapters implement it on the providers' SDKs: `gateways/alipay.py` (Alipay 当面付, RSA2) and
+`gateways/wechatpay.py` (WeChat Pay Native, API v3); `gateways/factory.py` routes each call to the
+channel's adapter. By default they talk to the embedded simulator, which speaks both wire protocols
+(`gateways/paysim_wire.py`). Amounts are integer fen.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,6 +29,7 @@ class Trade:
     qr_url: str  # what the QR code encodes (the phone opens it)
     state: str
     expires_at: str  # ISO 8601
+    paid_at: str = ""  # ISO 8601, when a query finds it paid
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,22 @@ class RefundRefused(PaymentGatewayError):
     """Nothing (or not that much) left to refund, or the refund number was used differently."""
 
 
-class PaymentGateway(Protocol):
+@dataclass(frozen=True)
+class BillEntry:
+    """One line of a provider's daily bill (对账单): a payment or a refund."""
+
+    kind: str  # payment / refund
+    channel: str
+    out_trade_no: str
+    trade_no: str
+    amount_cents: int  # positive for both kinds
+    at: str  # ISO 8601, when the money moved
+    refund_no: str = ""  # ours (out_request_no / out_refund_no), for refunds
+
+
+class TradeGateway(Protocol):
+    """What the order process needs of a provider (the order activities)."""
+
     async def precreate(
         self, *, order_no: str, channel: str, amount_cents: int, subject: str, expires_at: str
     ) -> Trade: ...
@@ -82,18 +99,23 @@ class PaymentGateway(Protocol):
 
     async def refund(self, *, trade_no: str, refund_no: str, amount_cents: int) -> RefundReceipt: ...
 
-    def verify_notification(self, params: dict[str, str]) -> PaymentNotice: ...
+
+class PaymentGateway(TradeGateway, Protocol):
+    """A provider as the whole platform sees it: trades, notifications and bills."""
+
+    def verify_notification(self, channel: str, headers: Mapping[str, str], body: bytes) -> PaymentNotice:
+        """The provider's asynchronous notification as received: refuses anything not genuine."""
+        ...
+
+    async def bill(self, *, channel: str, day: str) -> list[BillEntry]:
+        """The channel's bill of one Beijing day (YYYY-MM-DD)."""
+        ...
 
 
-def sign(params: dict[str, str], secret: str) -> str:
-    """HMAC-SHA256 over the sorted, non-empty parameters except `sign` (the providers' canonical form;
-    the real adapters use RSA2 / the WeChat platform certificate instead)."""
-    canonical = "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "sign" and params[k] != "")
-    return hmac.new(secret.encode(), canonical.encode(), hashlib.sha256).hexdigest()
-
-
-def verify_signature(params: dict[str, str], secret: str) -> bool:
-    return hmac.compare_digest(params.get("sign", ""), sign(params, secret))
+def channel_of_trade_no(trade_no: str) -> str:
+    """Which provider numbered a trade: WeChat Pay's transaction ids start with 4 (4200...), Alipay's
+    trade numbers with the date (2026...). A refund knows only the trade number."""
+    return "wechat" if trade_no.startswith("4") else "alipay"
 
 
 def out_trade_no(order_no: str, channel: str) -> str:

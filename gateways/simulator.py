@@ -6,17 +6,18 @@ process can tell the difference:
 - `precreate` is idempotent per out_trade_no and refuses to reopen a closed trade;
 - `close` closes an unpaid trade; closing a paid trade changes nothing;
 - `refund` is idempotent on the merchant's refund number and never refunds more than was paid;
-- a payment ("scan and pay" on the phone page, `pay`) records a signed asynchronous notification
-  that `gateways/notifier.py` posts to the merchant until it answers `success`.
+- a payment ("scan and pay" on the phone page, `pay`) records an asynchronous notification that
+  `gateways/notifier.py` signs in the channel's protocol and posts until the merchant acknowledges.
 
-The worker calls it in-process (same database); real adapters implement the same protocol.
+This is the provider's store. The platform talks to it only through the providers' wire protocols
+(`gateways/paysim_wire.py`, served under /paysim/alipay and /paysim/wechat) with the real adapters
+(`gateways/factory.py`); only the phone page and tests call it directly.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-import uuid
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -28,35 +29,18 @@ from config import Settings
 from db.base import utcnow
 from db.models.paysim import SimNotification, SimRefund, SimTrade, SimTradeState
 from gateways.payment import (
-    InvalidNotification,
     PaymentGatewayError,
-    PaymentNotice,
     RefundReceipt,
     RefundRefused,
     Trade,
     TradeClosed,
     TradeNotFound,
-    order_no_of,
     out_trade_no,
-    sign,
-    verify_signature,
 )
 
 log = logging.getLogger(__name__)
 
 CHANNELS = ("alipay", "wechat")
-TRADE_SUCCESS = "TRADE_SUCCESS"
-# Every field of a payment notification; all are required and all are covered by `sign`.
-NOTIFY_FIELDS = (
-    "out_trade_no",
-    "trade_no",
-    "channel",
-    "total_amount",
-    "trade_status",
-    "gmt_payment",
-    "notify_id",
-    "sign",
-)
 
 
 class TradeExpired(PaymentGatewayError):
@@ -96,7 +80,7 @@ class SimulatorGateway:
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self.sessionmaker = sessionmaker
-        self.secret = settings.payment_notify_secret
+        self.settings = settings
         self.base_url = settings.base_url.rstrip("/")
 
     # ---- PaymentGateway ---------------------------------------------------------------------------
@@ -188,9 +172,7 @@ class SimulatorGateway:
                 await session.rollback()
                 raise RefundRefused(f"退款金额超过可退金额（可退 {left / 100:.2f} 元）")
             now = utcnow()
-            session.add(
-                SimRefund(refund_no=refund_no, trade_no=trade_no, amount_cents=amount_cents, created_at=now)
-            )
+            session.add(SimRefund(refund_no=refund_no, trade_no=trade_no, amount_cents=amount_cents, created_at=now))
             try:
                 await session.commit()
             except IntegrityError:
@@ -203,37 +185,6 @@ class SimulatorGateway:
             return RefundReceipt(
                 refund_no=refund_no, trade_no=trade_no, amount_cents=amount_cents, refunded_at=now.isoformat()
             )
-
-    def verify_notification(self, params: dict[str, str]) -> PaymentNotice:
-        missing = [name for name in NOTIFY_FIELDS if not params.get(name)]
-        if missing:
-            raise InvalidNotification(f"missing field(s): {', '.join(missing)}")
-        if not verify_signature(params, self.secret):
-            raise InvalidNotification("signature does not match")
-        if params["trade_status"] != TRADE_SUCCESS:
-            raise InvalidNotification(f"trade_status is {params['trade_status']}, not {TRADE_SUCCESS}")
-        channel = params["channel"]
-        if channel not in CHANNELS:
-            raise InvalidNotification(f"unknown channel {channel!r}")
-        out_trade = params["out_trade_no"]
-        order_no = order_no_of(out_trade)
-        if not order_no or out_trade != out_trade_no(order_no, channel):
-            raise InvalidNotification(f"out_trade_no {out_trade!r} does not match channel {channel!r}")
-        amount = params["total_amount"]
-        if not amount.isdigit() or int(amount) <= 0:
-            raise InvalidNotification(f"total_amount {amount!r} is not a positive amount in fen")
-        try:
-            paid_at = _parse_time(params["gmt_payment"])
-        except ValueError as exc:
-            raise InvalidNotification(f"gmt_payment {params['gmt_payment']!r} is not a time") from exc
-        return PaymentNotice(
-            order_no=order_no,
-            out_trade_no=out_trade,
-            trade_no=params["trade_no"],
-            channel=channel,
-            amount_cents=int(amount),
-            paid_at=paid_at.isoformat(),
-        )
 
     # ---- the phone's side ---------------------------------------------------------------------------
 
@@ -274,7 +225,7 @@ class SimulatorGateway:
                 session.add(
                     SimNotification(
                         out_trade_no=trade.out_trade_no,
-                        payload=self.notification_params(trade, now),
+                        payload=self.notification_content(trade, now),
                         attempts=0,
                         created_at=now,
                         next_attempt_at=now,
@@ -287,18 +238,39 @@ class SimulatorGateway:
                 return trade
         raise PaymentGatewayError("支付失败，请重试")
 
-    def notification_params(self, trade: SimTrade, paid_at: datetime) -> dict[str, str]:
-        params = {
+    @staticmethod
+    def notification_content(trade: SimTrade, paid_at: datetime) -> dict[str, str]:
+        """What was paid; each channel's wire (`gateways/paysim_wire.py`) renders and signs it in its
+        own protocol when it is posted, so every attempt carries a fresh signature and timestamp."""
+        return {
+            "channel": trade.channel,
             "out_trade_no": trade.out_trade_no,
             "trade_no": trade.trade_no,
-            "channel": trade.channel,
-            "total_amount": str(trade.amount_cents),
-            "trade_status": TRADE_SUCCESS,
-            "gmt_payment": paid_at.isoformat(),
-            "notify_id": uuid.uuid4().hex,
+            "amount_cents": str(trade.amount_cents),
+            "paid_at": paid_at.isoformat(),
         }
-        params["sign"] = sign(params, self.secret)
-        return params
+
+    async def day_activity(
+        self, start: datetime, end: datetime, channel: str
+    ) -> tuple[list[SimTrade], list[tuple[SimRefund, SimTrade]]]:
+        """The channel's payments and refunds made in [start, end): what its bill for that day lists."""
+        async with self.sessionmaker() as session:
+            payments = (
+                await session.scalars(
+                    select(SimTrade)
+                    .where(SimTrade.channel == channel, SimTrade.paid_at >= start, SimTrade.paid_at < end)
+                    .order_by(SimTrade.paid_at)
+                )
+            ).all()
+            refunds = (
+                await session.execute(
+                    select(SimRefund, SimTrade)
+                    .join(SimTrade, SimTrade.trade_no == SimRefund.trade_no)
+                    .where(SimTrade.channel == channel, SimRefund.created_at >= start, SimRefund.created_at < end)
+                    .order_by(SimRefund.created_at)
+                )
+            ).all()
+        return list(payments), [(r, t) for r, t in refunds]
 
     def qr_url(self, trade_no: str) -> str:
         return f"{self.base_url}/paysim/scan/{trade_no}"

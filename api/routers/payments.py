@@ -1,9 +1,12 @@
 """The payment provider's asynchronous notification (支付结果通知), server to server.
 
-The provider posts signed form parameters and re-sends until we answer the plain text `success`.
-We verify the signature, check the amount against our own order, and hand the payment to the order
-workflow as an Update (the workflow drops duplicates and refunds late or extra payments). Anything
-that does not check out is answered `fail` and changes nothing.
+Each provider posts to its own URL in its own protocol and re-sends until we acknowledge:
+`/payments/notify/alipay` (RSA2-signed form; acknowledged with the text `success`) and
+`/payments/notify/wechat` (JSON with `Wechatpay-*` signature headers and an AES-GCM encrypted
+resource; acknowledged with 204). The gateway verifies it exactly as the provider requires, we check
+the amount against our own order, and hand the payment to the order workflow as an Update (the
+workflow drops duplicates and refunds late or extra payments). Anything that does not check out is
+refused (`fail` / a FAIL JSON) and changes nothing.
 """
 
 from __future__ import annotations
@@ -12,15 +15,15 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from api.deps import SessionDep, TemporalDep, release
 from db.models.orders import Order
 from domain.orders import OrderState, PaymentReceived
+from gateways.factory import build_gateway
 from gateways.payment import InvalidNotification, PaymentGateway
-from gateways.simulator import SimulatorGateway
 from workflows.order import OrderWorkflow, order_workflow_id
 
 log = logging.getLogger(__name__)
@@ -32,7 +35,7 @@ def get_gateway(request: Request) -> PaymentGateway:
     """The gateway the app verifies notifications with (set in the lifespan by `start_notifier`)."""
     gateway: PaymentGateway | None = getattr(request.app.state, "gateway", None)
     if gateway is None:
-        gateway = SimulatorGateway(request.app.state.sessionmaker, request.app.state.settings)
+        gateway = build_gateway(request.app.state.settings)
         request.app.state.gateway = gateway
     return gateway
 
@@ -40,27 +43,36 @@ def get_gateway(request: Request) -> PaymentGateway:
 GatewayDep = Annotated[PaymentGateway, Depends(get_gateway)]
 
 
-def _fail(status_code: int = 400) -> Response:
-    return PlainTextResponse("fail", status_code=status_code)
+CHANNELS = ("alipay", "wechat")
 
 
-@router.post("/payments/notify", response_class=PlainTextResponse)
+def _answer(channel: str, ok: bool, status_code: int = 400) -> Response:
+    """Each provider's acknowledgement: Alipay reads the body, WeChat Pay the status."""
+    if channel == "wechat":
+        if ok:
+            return Response(status_code=204)
+        return JSONResponse({"code": "FAIL", "message": "失败"}, status_code=status_code)
+    return PlainTextResponse("success" if ok else "fail", status_code=200 if ok else status_code)
+
+
+@router.post("/payments/notify/{channel}", response_class=PlainTextResponse)
 async def payment_notify(
-    request: Request, session: SessionDep, client: TemporalDep, gateway: GatewayDep
+    channel: str, request: Request, session: SessionDep, client: TemporalDep, gateway: GatewayDep
 ) -> Response:
-    form = await request.form()
-    params = {key: value for key, value in form.items() if isinstance(value, str)}
-    ref = f"out_trade_no={params.get('out_trade_no')!r} trade_no={params.get('trade_no')!r}"
+    if channel not in CHANNELS:
+        return PlainTextResponse("fail", status_code=404)
+    body = await request.body()
     try:
-        notice = gateway.verify_notification(params)
+        notice = gateway.verify_notification(channel, request.headers, body)
     except InvalidNotification as exc:
-        log.warning("payment notification refused: %s (%s)", exc, ref)
-        return _fail()
+        log.warning("%s payment notification refused: %s", channel, exc)
+        return _answer(channel, False)
+    ref = f"out_trade_no={notice.out_trade_no!r} trade_no={notice.trade_no!r}"
 
     order = await session.get(Order, notice.order_no)
     if order is None:
         log.warning("payment notification refused: unknown order %s (%s)", notice.order_no, ref)
-        return _fail()
+        return _answer(channel, False)
     if order.amount_cents != notice.amount_cents:
         log.warning(
             "payment notification refused: amount %d fen does not match order %s (%d fen) (%s)",
@@ -69,7 +81,7 @@ async def payment_notify(
             order.amount_cents,
             ref,
         )
-        return _fail()
+        return _answer(channel, False)
 
     payment = PaymentReceived(
         out_trade_no=notice.out_trade_no,
@@ -85,8 +97,8 @@ async def payment_notify(
     except (RPCError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
         # workflow not found / already completed / Temporal unavailable: the provider will retry
         log.warning("payment notification not delivered to order %s: %s (%s)", order.order_no, exc, ref)
-        return _fail(503)
+        return _answer(channel, False, 503)
     log.info("payment notification accepted for order %s (%s)", order.order_no, ref)
     if view.state != OrderState.PENDING:
         request.app.state.settlements.settled(order.order_no)  # the waiting pay page moves on now
-    return PlainTextResponse("success")
+    return _answer(channel, True)

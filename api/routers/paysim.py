@@ -1,7 +1,7 @@
 """The payment simulator's phone page: what the user sees after scanning the cashier's QR code.
 
 It stands in for the 支付宝 / 微信支付 app. Confirming pays the trade at the simulator, which then
-notifies the platform (`POST /payments/notify`) like the real providers do.
+notifies the platform (`POST /payments/notify/{channel}`) in each provider's protocol.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ DEFAULT_MERCHANT = "继续教育平台"
 
 
 def simulator(request: Request) -> SimulatorGateway:
-    gateway = getattr(request.app.state, "gateway", None)
-    if isinstance(gateway, SimulatorGateway):
-        return gateway
+    store = getattr(request.app.state, "paysim", None)
+    if isinstance(store, SimulatorGateway):
+        return store
     return SimulatorGateway(request.app.state.sessionmaker, request.app.state.settings)
 
 

@@ -12,6 +12,7 @@ from db.models import (  # noqa: F401
     notices,  # noqa: F401,E402
     orders,
     paysim,
+    reconciliation,  # noqa: F401,E402
     study,  # noqa: F401,E402
     tasks,
     users,

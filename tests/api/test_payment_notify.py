@@ -1,5 +1,6 @@
-"""POST /payments/notify with a stub Temporal client: only genuine notifications for the right amount
-reach the order workflow; and the simulator's phone page delivers one within a second."""
+"""POST /payments/notify/{alipay,wechat} with a stub Temporal client: only genuine notifications (each
+provider's signature, WeChat's encrypted resource) for the right amount reach the order workflow;
+and the simulator's phone page delivers one within a second."""
 
 from __future__ import annotations
 
@@ -27,10 +28,10 @@ from db.models.paysim import SimNotification
 from db.models.users import Role, User
 from domain.orders import OrderState, OrderView, PaymentReceived
 from gateways.notifier import Notifier
-from gateways.payment import sign
+from gateways.paysim_keys import load_sim_keys
+from gateways.paysim_wire import AlipayWire, WechatWire
 from gateways.simulator import SimulatorGateway
 
-SECRET = "api-test-secret"
 ORDER_NO = "20261128223015-0001"
 AMOUNT = 12000
 
@@ -106,7 +107,6 @@ async def stub(tmp_path: Path) -> AsyncIterator[Stub]:
         database_url=url,
         var_dir=tmp_path,
         base_url="http://testserver",
-        payment_notify_secret=SECRET,
         notify_retry_seconds=0.5,
     )
     fake = FakeClient()
@@ -119,26 +119,40 @@ async def stub(tmp_path: Path) -> AsyncIterator[Stub]:
     await engine.dispose()
 
 
-def _notice(amount: int = AMOUNT, order_no: str = ORDER_NO, secret: str = SECRET) -> dict[str, str]:
-    params = {
-        "out_trade_no": f"{order_no}-alipay",
-        "trade_no": "2026112822001000000000000001",
-        "channel": "alipay",
-        "total_amount": str(amount),
-        "trade_status": "TRADE_SUCCESS",
-        "gmt_payment": utcnow().isoformat(),
-        "notify_id": "n-1",
+def _content(amount: int = AMOUNT, order_no: str = ORDER_NO, channel: str = "alipay") -> dict[str, str]:
+    trade_no = "2026112822001000000000000001" if channel == "alipay" else "4200000001202611280000000001"
+    return {
+        "channel": channel,
+        "out_trade_no": f"{order_no}-{channel}",
+        "trade_no": trade_no,
+        "amount_cents": str(amount),
+        "paid_at": utcnow().isoformat(),
     }
-    params["sign"] = sign(params, secret)
-    return params
+
+
+def _notice(stub: Stub, amount: int = AMOUNT, order_no: str = ORDER_NO) -> dict[str, str]:
+    """A genuine Alipay notification: RSA2-signed form parameters, as the simulator posts them."""
+    note = stub.app.state.alipay_wire.notification(_content(amount, order_no))
+    return dict(note.form)
+
+
+def _forger(tmp_path: Path, settings: Settings) -> tuple[AlipayWire, WechatWire]:
+    """The same protocols signed with keys that are not the provider's."""
+    keys = load_sim_keys(tmp_path / "forger")
+    store = SimulatorGateway(None, settings)  # type: ignore[arg-type]  # it only signs here
+    return AlipayWire(store, keys, settings), WechatWire(store, keys, settings)
 
 
 async def _post(stub: Stub, params: dict[str, str]) -> httpx.Response:
-    return await stub.http.post("/payments/notify", data=params)
+    return await stub.http.post("/payments/notify/alipay", data=params)
+
+
+async def _post_wechat(stub: Stub, headers: dict[str, str] | None, body: bytes) -> httpx.Response:
+    return await stub.http.post("/payments/notify/wechat", content=body, headers=headers)
 
 
 async def test_genuine_notification_is_handed_to_the_order_workflow(stub: Stub) -> None:
-    resp = await _post(stub, _notice())
+    resp = await _post(stub, _notice(stub))
     assert resp.status_code == 200
     assert resp.text == "success"
     assert len(stub.temporal.updates) == 1
@@ -150,36 +164,37 @@ async def test_genuine_notification_is_handed_to_the_order_workflow(stub: Stub) 
     assert payment.out_trade_no == f"{ORDER_NO}-alipay"
 
 
-async def test_forged_signature_is_refused(stub: Stub, caplog) -> None:
-    resp = await _post(stub, _notice(secret="not-the-provider"))
+async def test_forged_signature_is_refused(stub: Stub, tmp_path: Path, caplog) -> None:
+    forged = _forger(tmp_path, stub.settings)[0].notification(_content())
+    resp = await _post(stub, dict(forged.form or {}))
     assert (resp.status_code, resp.text) == (400, "fail")
     assert stub.temporal.updates == []
     assert "signature" in caplog.text
 
 
 async def test_tampered_amount_is_refused(stub: Stub) -> None:
-    params = _notice()
-    params["total_amount"] = "1"
+    params = _notice(stub)
+    params["total_amount"] = "0.01"
     resp = await _post(stub, params)
     assert (resp.status_code, resp.text) == (400, "fail")
     assert stub.temporal.updates == []
 
 
 async def test_amount_not_matching_the_order_is_refused(stub: Stub, caplog) -> None:
-    resp = await _post(stub, _notice(amount=AMOUNT - 1))  # genuinely signed, wrong amount
+    resp = await _post(stub, _notice(stub, amount=AMOUNT - 1))  # genuinely signed, wrong amount
     assert (resp.status_code, resp.text) == (400, "fail")
     assert stub.temporal.updates == []
     assert "does not match order" in caplog.text
 
 
 async def test_unknown_order_is_refused(stub: Stub) -> None:
-    resp = await _post(stub, _notice(order_no="20990101000000-9999"))
+    resp = await _post(stub, _notice(stub, order_no="20990101000000-9999"))
     assert (resp.status_code, resp.text) == (400, "fail")
     assert stub.temporal.updates == []
 
 
 async def test_missing_field_is_refused(stub: Stub) -> None:
-    params = _notice()
+    params = _notice(stub)
     del params["trade_no"]
     resp = await _post(stub, params)
     assert (resp.status_code, resp.text) == (400, "fail")
@@ -188,8 +203,48 @@ async def test_missing_field_is_refused(stub: Stub) -> None:
 
 async def test_finished_workflow_answers_fail_so_the_provider_retries(stub: Stub) -> None:
     stub.temporal.workflow_gone = True
-    resp = await _post(stub, _notice())
+    resp = await _post(stub, _notice(stub))
     assert resp.text == "fail" and resp.status_code != 200
+
+
+async def test_genuine_wechat_notification_is_decrypted_and_handed_on(stub: Stub) -> None:
+    note = stub.app.state.wechat_wire.notification(_content(channel="wechat"))
+    assert b"4200000001" not in note.body  # the transaction travels encrypted
+    resp = await _post_wechat(stub, note.headers, note.body)
+    assert resp.status_code == 204
+    [(_, _, payment)] = stub.temporal.updates
+    assert (payment.trade_no, payment.amount_cents, payment.channel) == (
+        "4200000001202611280000000001",
+        AMOUNT,
+        "wechat",
+    )
+
+
+async def test_wechat_notification_with_a_tampered_ciphertext_is_refused(stub: Stub) -> None:
+    import base64
+    import json
+
+    note = stub.app.state.wechat_wire.notification(_content(channel="wechat"))
+    data = json.loads(note.body)
+    raw = bytearray(base64.b64decode(data["resource"]["ciphertext"]))
+    raw[3] ^= 0x01
+    data["resource"]["ciphertext"] = base64.b64encode(bytes(raw)).decode()
+    body = json.dumps(data).encode()
+    # even re-signed by the provider, a ciphertext that does not decrypt is refused (AES-GCM's tag)
+    resigned = {**note.headers, **stub.app.state.wechat_wire.signature_headers(body)}
+    for headers in (note.headers, resigned):
+        resp = await _post_wechat(stub, headers, body)
+        assert resp.status_code == 400 and resp.json()["code"] == "FAIL"
+    assert stub.temporal.updates == []
+
+
+async def test_wechat_notification_forged_or_stale_is_refused(stub: Stub, tmp_path: Path) -> None:
+    forged = _forger(tmp_path, stub.settings)[1].notification(_content(channel="wechat"))
+    assert (await _post_wechat(stub, forged.headers, forged.body)).status_code == 400
+    note = stub.app.state.wechat_wire.notification(_content(channel="wechat"))
+    stale = {**note.headers, "Wechatpay-Timestamp": str(int(note.headers["Wechatpay-Timestamp"]) - 3600)}
+    assert (await _post_wechat(stub, stale, note.body)).status_code == 400
+    assert stub.temporal.updates == []
 
 
 async def _open_trade(stub: Stub, channel: str = "alipay"):

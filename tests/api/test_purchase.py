@@ -179,7 +179,7 @@ async def test_payment_after_close_is_refunded_once_and_shown(trainee_client, se
     refused = await client.post(f"/paysim/scan/{trade_no}/pay", headers=htmx(client))
     assert "交易已关闭" in refused.text
     # ... but a payment that raced the close still arrives, and is refunded automatically
-    await app.state.gateway.pay(trade_no, force=True)
+    await app.state.paysim.pay(trade_no, force=True)
     app.state.notifier.kick()
 
     async def refunded() -> str | None:

@@ -354,7 +354,14 @@ async def test_every_page_fits_a_phone(
     for who, pages in (
         (unit_admin, [("unit-roster", f"/units/{unit_code}/roster"),
                       ("unit-person", f"/units/{unit_code}/people/{behind_id}")]),
-        (finance, [("inbox", "/staff/tasks"), ("inbox-invoice", f"/staff/tasks/{invoice_task_id}")]),
+        (
+            finance,
+            [
+                ("inbox", "/staff/tasks"),
+                ("inbox-invoice", f"/staff/tasks/{invoice_task_id}"),
+                ("reconciliation", "/staff/reconciliation"),
+            ],
+        ),
         (reviewer, [("inbox-hours", f"/staff/tasks/{hours_task_id}")]),
         (admin, [("staff-certificates", f"/staff/certificates?q={cert.cert_no}")]),
     ):

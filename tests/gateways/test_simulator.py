@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 import pytest_asyncio
@@ -16,16 +17,17 @@ import db.models  # noqa: F401  (every table)
 from config import Settings
 from db.base import Base, make_engine, make_sessionmaker, utcnow
 from db.models.paysim import SimNotification, SimRefund, SimTrade
+from gateways.factory import ChannelGateway, build_gateway
+from gateways.notifier import Notifier
 from gateways.payment import (
     InvalidNotification,
     RefundRefused,
     TradeClosed,
     TradeState,
-    sign,
 )
+from gateways.paysim_keys import load_sim_keys
+from gateways.paysim_wire import AlipayWire, WechatWire
 from gateways.simulator import SimulatorGateway, TradeAlreadyPaid, TradeExpired
-
-SECRET = "unit-test-secret"
 
 
 @pytest_asyncio.fixture
@@ -39,7 +41,7 @@ async def sim_maker(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSes
 
 @pytest.fixture
 def gateway(sim_maker: async_sessionmaker[AsyncSession], tmp_path: Path) -> SimulatorGateway:
-    settings = Settings(payment_notify_secret=SECRET, base_url="http://pay.test", var_dir=tmp_path)
+    settings = Settings(base_url="http://pay.test", var_dir=tmp_path)
     return SimulatorGateway(sim_maker, settings)
 
 
@@ -93,9 +95,7 @@ async def test_closed_trade_cannot_be_paid_or_reopened(gateway: SimulatorGateway
     assert await _count(sim_maker, SimNotification) == 0
 
 
-async def test_a_payment_that_raced_the_close_can_still_be_forced(
-    gateway: SimulatorGateway, sim_maker
-) -> None:
+async def test_a_payment_that_raced_the_close_can_still_be_forced(gateway: SimulatorGateway, sim_maker) -> None:
     trade = await _open(gateway)
     await gateway.close(out_trade_no=trade.out_trade_no)
     paid = await gateway.pay(trade.trade_no, force=True)
@@ -135,11 +135,11 @@ async def test_paying_twice_pays_once_and_notifies_once(gateway: SimulatorGatewa
     payload = notes[0].payload
     assert payload["out_trade_no"] == trade.out_trade_no
     assert payload["trade_no"] == trade.trade_no
-    assert payload["total_amount"] == "12000"
-    assert payload["trade_status"] == "TRADE_SUCCESS"
-    assert payload["sign"] == sign(payload, SECRET)
-    # the notification it sends is one the merchant accepts
-    notice = gateway.verify_notification(payload)
+    assert payload["amount_cents"] == "12000"
+    # the notification it sends, in Alipay's protocol, is one the merchant's adapter accepts
+    note = Notifier(sim_maker, gateway_settings(gateway), wires=wires(gateway)).render(payload)
+    assert note.form is not None and note.form["total_amount"] == "120.00" and note.form["sign_type"] == "RSA2"
+    notice = merchant(gateway).verify_notification("alipay", {}, urlencode(note.form).encode())
     assert (notice.order_no, notice.amount_cents, notice.channel) == ("20261128223015-0001", 12000, "alipay")
 
 
@@ -160,9 +160,7 @@ async def test_refund_is_idempotent_on_refund_no(gateway: SimulatorGateway, sim_
         await gateway.refund(trade_no=trade.trade_no, refund_no="R-1", amount_cents=7000)
 
 
-async def test_over_refund_is_refused_and_full_refund_marks_the_trade(
-    gateway: SimulatorGateway, sim_maker
-) -> None:
+async def test_over_refund_is_refused_and_full_refund_marks_the_trade(gateway: SimulatorGateway, sim_maker) -> None:
     trade = await _open(gateway)
     await gateway.pay(trade.trade_no)
     await gateway.refund(trade_no=trade.trade_no, refund_no="R-1", amount_cents=5000)
@@ -184,22 +182,32 @@ async def test_unpaid_trade_cannot_be_refunded(gateway: SimulatorGateway) -> Non
         await gateway.refund(trade_no=trade.trade_no, refund_no="R-x", amount_cents=100)
 
 
-def _genuine(gateway: SimulatorGateway) -> dict[str, str]:
-    params = {
-        "out_trade_no": "20261128223015-0001-wechat",
-        "trade_no": "4200001234202611281234567890",
-        "channel": "wechat",
-        "total_amount": "12000",
-        "trade_status": "TRADE_SUCCESS",
-        "gmt_payment": "2026-11-28T14:31:00+00:00",
-        "notify_id": "abc123",
-    }
-    params["sign"] = sign(params, SECRET)
-    return params
+def gateway_settings(gateway: SimulatorGateway) -> Settings:
+    return gateway.settings
 
 
-def test_verify_notification_accepts_a_genuine_one(gateway: SimulatorGateway) -> None:
-    notice = gateway.verify_notification(_genuine(gateway))
+def wires(gateway: SimulatorGateway) -> tuple[AlipayWire, WechatWire]:
+    keys = load_sim_keys(gateway.settings.var_dir)
+    return AlipayWire(gateway, keys, gateway.settings), WechatWire(gateway, keys, gateway.settings)
+
+
+def merchant(gateway: SimulatorGateway) -> ChannelGateway:
+    return build_gateway(gateway.settings)
+
+
+CONTENT = {
+    "channel": "wechat",
+    "out_trade_no": "20261128223015-0001-wechat",
+    "trade_no": "4200001234202611281234567890",
+    "amount_cents": "12000",
+    "paid_at": "2026-11-28T14:31:00+00:00",
+}
+
+
+def test_wechat_notification_is_verified_and_decrypted(gateway: SimulatorGateway) -> None:
+    note = wires(gateway)[1].notification(CONTENT)
+    assert note.headers is not None and note.headers["Wechatpay-Signature-Type"] == "WECHATPAY2-SHA256-RSA2048"
+    notice = merchant(gateway).verify_notification("wechat", note.headers, note.body)
     assert notice.order_no == "20261128223015-0001"
     assert notice.out_trade_no == "20261128223015-0001-wechat"
     assert notice.trade_no == "4200001234202611281234567890"
@@ -207,33 +215,29 @@ def test_verify_notification_accepts_a_genuine_one(gateway: SimulatorGateway) ->
     assert notice.paid_at == "2026-11-28T14:31:00+00:00"
 
 
-def test_verify_notification_rejects_a_forged_signature(gateway: SimulatorGateway) -> None:
-    params = _genuine(gateway)
-    params["sign"] = sign(params, "someone-elses-secret")
+def test_wechat_notification_with_a_changed_body_is_refused(gateway: SimulatorGateway) -> None:
+    note = wires(gateway)[1].notification(CONTENT)
+    assert note.headers is not None
+    tampered = note.body.replace(b"TRANSACTION.SUCCESS", b"TRANSACTION.SUCCESS ")
     with pytest.raises(InvalidNotification, match="signature"):
-        gateway.verify_notification(params)
+        merchant(gateway).verify_notification("wechat", note.headers, tampered)
 
 
-def test_verify_notification_rejects_a_tampered_amount(gateway: SimulatorGateway) -> None:
-    params = _genuine(gateway)
-    params["total_amount"] = "1"
+def test_alipay_notification_signed_by_another_key_is_refused(gateway: SimulatorGateway, tmp_path: Path) -> None:
+    other = Settings(base_url="http://pay.test", var_dir=tmp_path / "other")
+    forged = AlipayWire(gateway, load_sim_keys(other.var_dir), other).notification(
+        {**CONTENT, "channel": "alipay", "out_trade_no": "X-alipay"}
+    )
+    assert forged.form is not None
     with pytest.raises(InvalidNotification, match="signature"):
-        gateway.verify_notification(params)
+        merchant(gateway).verify_notification("alipay", {}, urlencode(forged.form).encode())
 
 
 @pytest.mark.parametrize("field", ["out_trade_no", "trade_no", "total_amount", "trade_status", "sign"])
-def test_verify_notification_rejects_a_missing_field(gateway: SimulatorGateway, field: str) -> None:
-    params = _genuine(gateway)
+def test_alipay_notification_missing_a_field_is_refused(gateway: SimulatorGateway, field: str) -> None:
+    note = wires(gateway)[0].notification({**CONTENT, "channel": "alipay", "out_trade_no": "X-alipay"})
+    assert note.form is not None
+    params = dict(note.form)
     del params[field]
-    if field != "sign":
-        params["sign"] = sign(params, SECRET)  # even correctly signed, an incomplete notice is refused
-    with pytest.raises(InvalidNotification, match=f"missing field.*{field}"):
-        gateway.verify_notification(params)
-
-
-def test_verify_notification_rejects_a_non_success_status(gateway: SimulatorGateway) -> None:
-    params = _genuine(gateway)
-    params["trade_status"] = "TRADE_CLOSED"
-    params["sign"] = sign(params, SECRET)
-    with pytest.raises(InvalidNotification, match="trade_status"):
-        gateway.verify_notification(params)
+    with pytest.raises(InvalidNotification):
+        merchant(gateway).verify_notification("alipay", {}, urlencode(params).encode())
