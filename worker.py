@@ -26,6 +26,7 @@ from activities.study import StudyActivities
 from activities.tasks import TaskActivities
 from activities.unit_invoicing import UnitInvoicingActivities
 from config import Settings, get_settings
+from core.telemetry import worker_runtime
 from core.temporal_client import connect
 from db.base import make_engine, make_sessionmaker
 from gateways.payment import PaymentGateway
@@ -91,7 +92,7 @@ async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     engine = make_engine(settings.database_url)
-    client = await connect(settings)
+    client = await connect(settings, runtime=worker_runtime(settings))  # metrics: WORKER_METRICS_ADDRESS
     worker = build_worker(client, settings, make_sessionmaker(engine))
     tune_gc()
     logging.getLogger("worker").info("worker started on task queue %s", settings.task_queue)
