@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         TradeRequest,
         late_refund_no,
     )
+    from domain.process_text import order_text
     from workflows.common import (
         ACTIVITY_RETRY,
         ACTIVITY_TIMEOUT,
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         permanent_failure_reason,
         refuse,
         set_status,
+        show,
         wait_until_told,
     )
 
@@ -56,6 +58,8 @@ class OrderWorkflow:
     @workflow.run
     async def run(self, order: OrderInput) -> str:
         self.input = order
+        self.text = order_text(order)
+        show(self.text, OrderState.PENDING)
         now = workflow.now()
         self.expires_at = now + timedelta(seconds=order.payment_timeout_seconds)
         try:
@@ -176,7 +180,7 @@ class OrderWorkflow:
         self.channel = paid.channel
         applied: PaymentApplied = await self._act("apply_payment", paid, result_type=PaymentApplied)
         self.state = OrderState.PAID
-        set_status(OrderState.PAID)
+        set_status(OrderState.PAID, self.text)
         # the other channel's QR code must not take a second payment
         for channel, trade in self.trades.items():
             if channel != paid.channel:
@@ -199,7 +203,7 @@ class OrderWorkflow:
             await self._act("close_trade", trade.out_trade_no)
         await self._act("close_order", self.input.order_no, state)
         self.state = state
-        set_status(state)
+        set_status(state, self.text)
 
     async def _refund_extra(self, notice: PaymentReceived) -> None:
         assert self.input is not None

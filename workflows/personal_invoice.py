@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         PersonalInvoiceInput,
         PersonalInvoiceView,
     )
+    from domain.process_text import personal_invoice_text
     from domain.review import Decision, OpenTask, Queue, TaskKind
     from workflows.common import (
         ACTIVITY_RETRY,
@@ -33,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         permanent_failure_reason,
         refuse,
         set_status,
+        show,
         wait_until_told,
     )
     from workflows.review import ReviewStep
@@ -57,6 +59,8 @@ class PersonalInvoiceWorkflow:
     @workflow.run
     async def run(self, app: PersonalInvoiceInput) -> str:
         self.input = app
+        self.text = personal_invoice_text(app)
+        show(self.text, InvoiceState.PENDING)
         try:
             self.recorded = await self._act("record_application", app, result_type=InvoiceRecorded)
         except ActivityError as err:
@@ -71,7 +75,7 @@ class PersonalInvoiceWorkflow:
             return self.state
         if self.recorded.taken_order_nos:
             self.state = InvoiceState.REFUSED
-            set_status(self.state)
+            set_status(self.state, self.text)
             await workflow.wait_condition(workflow.all_handlers_finished)
             return self.state
 
@@ -88,7 +92,7 @@ class PersonalInvoiceWorkflow:
         else:
             await self.review.close_with_decision()
             await self._issue(decision)
-        set_status(self.state)
+        set_status(self.state, self.text)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state
 

@@ -12,6 +12,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.orders import RefundDone, RefundRequest
+    from domain.process_text import refund_text
     from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, set_status
 
 
@@ -23,7 +24,8 @@ def refund_workflow_id(enrollment_id: int) -> str:
 class RefundWorkflow:
     @workflow.run
     async def run(self, req: RefundRequest) -> RefundDone:
-        set_status("refunding")
+        text = refund_text(req)
+        set_status("refunding", text)
         # retried with backoff until the provider answers: a refund is never given up on
         done: RefundDone = await workflow.execute_activity(
             "orders.refund",
@@ -32,5 +34,5 @@ class RefundWorkflow:
             retry_policy=ACTIVITY_RETRY,
             result_type=RefundDone,
         )
-        set_status("refunded")
+        set_status("refunded", text)
         return done

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         UnitInvoiceView,
     )
     from domain.invoicing import InvoiceRecorded
+    from domain.process_text import unit_invoice_text
     from domain.review import Decision, OpenTask, Queue, TaskKind
     from workflows.common import (
         ACTIVITY_RETRY,
@@ -51,7 +52,8 @@ class UnitInvoiceWorkflow:
     @workflow.run
     async def run(self, inp: UnitInvoiceInput) -> str:
         self.input = inp
-        set_status(UnitInvoiceState.PENDING)
+        self.text = unit_invoice_text(inp)
+        set_status(UnitInvoiceState.PENDING, self.text)
         try:
             recorded: InvoiceRecorded = await self._act(
                 "group_invoicing.record_unit_invoice", inp, result_type=InvoiceRecorded
@@ -68,7 +70,7 @@ class UnitInvoiceWorkflow:
             # another application took some of the orders meanwhile: nothing was written
             self.state = UnitInvoiceState.REFUSED
             self.recorded = True
-            set_status(self.state)
+            set_status(self.state, self.text)
             await workflow.wait_condition(workflow.all_handlers_finished)
             return self.state
         self.recorded = True
@@ -90,7 +92,7 @@ class UnitInvoiceWorkflow:
             issued: UnitInvoiceIssued = await self._act("unit_invoicing.issue", decided, result_type=UnitInvoiceIssued)
             self.invoice_no = issued.invoice_no
             self.state = UnitInvoiceState.ISSUED
-            set_status(self.state)
+            set_status(self.state, self.text)
             try:
                 await self._act("unit_invoicing.mail", issued)
             except ActivityError as err:
@@ -102,7 +104,7 @@ class UnitInvoiceWorkflow:
         else:
             await self._act("group_invoicing.reject_unit_invoice", decided)
             self.state, self.reason = UnitInvoiceState.REJECTED, decided.reason
-            set_status(self.state)
+            set_status(self.state, self.text)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state
 

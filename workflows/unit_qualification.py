@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
         QualificationState,
         QualificationView,
     )
+    from domain.process_text import unit_qualification_text
     from domain.review import Decision, OpenTask, Queue, TaskKind
     from workflows.common import (
         ACTIVITY_RETRY,
@@ -46,7 +47,8 @@ class UnitQualificationWorkflow:
     @workflow.run
     async def run(self, q: QualificationInput) -> str:
         self.input = q
-        set_status(QualificationState.UNDER_REVIEW)
+        self.text = unit_qualification_text(q)
+        set_status(QualificationState.UNDER_REVIEW, self.text)
         try:
             self.qualification_id = await self._act("record_qualification", q, result_type=int)
         except ActivityError as err:
@@ -76,7 +78,7 @@ class UnitQualificationWorkflow:
             ),
         )
         self.state, self.reason = state, decision.reason.strip()
-        set_status(state)
+        set_status(state, self.text)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return state
 
