@@ -107,3 +107,6 @@ def _include_routers(app: FastAPI) -> None:
 
     app.include_router(health.router)
     app.include_router(metrics.router)
+    from api.routers import inbox_volume  # 批量处理, 常用筛选, 评论, 改派 (docs/INBOX.md)
+
+    app.include_router(inbox_volume.router)

@@ -115,6 +115,15 @@ MESSAGES: dict[str, str] = {
     "TemporalUnavailable": "系统繁忙，请稍后再试",
     "OrderAlreadyOpen": "您已有包含该课程的待支付订单，请先支付或取消该订单",
     "ProcessFailed": "处理失败，已通知管理员处理，请稍后查看",
+    # Inbox for volume: bulk actions, saved filters, comments, reassignment (docs/INBOX.md)
+    "BulkNothingSelected": "请先勾选要处理的任务",
+    "BulkTooMany": "一次最多处理 50 个任务",
+    "BulkMixedKinds": "批量处理只能选择同一类型的任务，请先按类型筛选",
+    "FilterNameRequired": "请填写筛选条件的名称",
+    "FilterNameTaken": "已有同名的常用筛选，请换一个名称",
+    "CommentRequired": "请填写评论内容",
+    "ReassignLeadOnly": "只有组长可以改派任务",
+    "ReassignTargetInvalid": "请选择本队列的另一位审核员",
 }
 
 FALLBACK_MESSAGE = "操作失败，请稍后重试"

@@ -15,9 +15,16 @@ class Role:
     FINANCE = "finance"  # 财务审核：个人发票、单位开票
     ADMIN = "admin"  # 平台管理员：集体开票资格
     SCHOOL_REVIEWER = "school_reviewer"  # 学校审核员：学时申报
+    FINANCE_LEAD = "finance_lead"  # 财务组长：财务审核，并可改派已领取的任务 (domain/review.py QUEUE_LEADS)
 
-    STAFF = (FINANCE, ADMIN, SCHOOL_REVIEWER)
-    LABELS = {TRAINEE: "学员", FINANCE: "财务审核员", ADMIN: "平台管理员", SCHOOL_REVIEWER: "学校审核员"}
+    STAFF = (FINANCE, ADMIN, SCHOOL_REVIEWER, FINANCE_LEAD)
+    LABELS = {
+        TRAINEE: "学员",
+        FINANCE: "财务审核员",
+        ADMIN: "平台管理员",
+        SCHOOL_REVIEWER: "学校审核员",
+        FINANCE_LEAD: "财务组长",
+    }
 
 
 class User(Base):
