@@ -92,7 +92,7 @@ def list_filters(kind: str, status: str, date_from: str, date_to: str, overdue: 
     """The list's filter fields, cleaned: what the page shows, its links carry and 常用筛选 saves."""
     day_from, day_to = _parse_day(date_from), _parse_day(date_to)
     return {
-        "kind": kind if kind in TaskKind.LABELS else "",
+        "kind": kind,
         "status": status if status in STATUS_CHOICES else "open",
         "date_from": day_from.isoformat() if day_from else "",
         "date_to": day_to.isoformat() if day_to else "",
