@@ -301,6 +301,8 @@ async def test_the_finance_lead_reassigns_a_claimed_task(temporal_client, sessio
         assert "改派给" not in (await ct.get(f"/staff/tasks/{task_id}")).text  # a reviewer does not
         not_lead = await reassign_to(ct, task_id, taker.id)
         assert not_lead.status_code == 422 and "只有组长可以改派任务" in not_lead.text
+        huge = await reassign_to(cl, task_id, 2**31)
+        assert huge.status_code == 422 and "审核员超出允许范围" in huge.text
         wrong = await reassign_to(cl, task_id, school_reviewer.id)
         assert wrong.status_code == 422 and "请选择本队列的另一位审核员" in wrong.text
 
