@@ -33,6 +33,7 @@ from domain.review import leads_queue
 router = APIRouter(tags=["inbox"])
 
 CHANGED = {"HX-Trigger": "taskChanged"}  # the list and the nav badge redraw themselves
+QUERY_MAX = 300  # SavedTaskFilter.query
 
 
 def _ids(values: list[str]) -> list[int]:
@@ -102,9 +103,10 @@ async def save_filter(request: Request, user: CurrentStaff, session: SessionDep)
         overdue=str(form.get("overdue") or ""),
         sort=str(form.get("sort") or ""),
     )
-    session.add(
-        SavedTaskFilter(user_id=user.id, name=name, query=urlencode({k: v for k, v in filters.items() if v}))
-    )
+    query = urlencode({k: v for k, v in filters.items() if v})
+    if len(query) > QUERY_MAX:  # only a hand-made kind can make it this long
+        raise DomainError("TextTooLong", f"筛选条件不能超过{QUERY_MAX}个字符")
+    session.add(SavedTaskFilter(user_id=user.id, name=name, query=query))
     try:
         await session.commit()
     except IntegrityError:

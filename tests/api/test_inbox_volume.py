@@ -245,6 +245,9 @@ async def test_saved_filters_belong_to_their_reviewer(sessionmaker, staff_client
         assert nameless.status_code == 422 and "请填写筛选条件的名称" in nameless.text
         long = await c.post("/staff/tasks/filters", data={**filters, "filter_name": "长" * 31}, headers=htmx(c))
         assert long.status_code == 422 and "筛选名称不能超过30个字符" in long.text
+        odd = {**filters, "kind": "类" * 200, "filter_name": "过长的条件"}
+        too_long = await c.post("/staff/tasks/filters", data=odd, headers=htmx(c))
+        assert too_long.status_code == 422 and "筛选条件不能超过300个字符" in too_long.text
 
         async with sessionmaker() as s:
             filter_id = await s.scalar(select(SavedTaskFilter.id).where(SavedTaskFilter.user_id == me.id))
