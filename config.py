@@ -114,6 +114,10 @@ class Settings(BaseSettings):
     mail_from: str = "invoice@training.hunan.local"
     mailcatcher_url: str = "http://127.0.0.1:8025"
 
+    # Operations (docs/OPERATIONS.md): where the worker serves the SDK's Prometheus metrics
+    # (host:port, e.g. 0.0.0.0:9464); empty = none.
+    worker_metrics_address: str = ""
+
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> Settings:
         if self.environment != "development" and self.secret_key == DEV_SECRET:

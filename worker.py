@@ -29,6 +29,7 @@ from activities.study import StudyActivities
 from activities.tasks import TaskActivities
 from activities.unit_invoicing import UnitInvoicingActivities
 from config import Settings, get_settings
+from core.telemetry import worker_runtime
 from core.temporal_client import connect
 from db.base import make_engine, make_sessionmaker
 from gateways.factory import build_gateway
@@ -115,7 +116,7 @@ async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     engine = make_engine(settings.database_url)
-    client = await connect(settings)
+    client = await connect(settings, runtime=worker_runtime(settings))  # metrics: WORKER_METRICS_ADDRESS
     worker = build_worker(client, settings, make_sessionmaker(engine))
     await ensure_compliance_schedule(client, settings)
     await ensure_reconciliation_schedule(client, settings)  # 对账 every morning (docs/PAYMENTS.md)

@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from api import errors
 from api.limits import check_input_limits
+from api.metrics import MetricsMiddleware
 from api.security import CSRFCookieMiddleware, csrf_protect
 from api.settlements import Settlements
 from config import Settings, get_settings
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         max_age=8 * 3600,
     )
     app.add_middleware(CSRFCookieMiddleware)
+    app.add_middleware(MetricsMiddleware)  # outermost of ours: times every request whole
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.mount("/media", StaticFiles(directory=settings.media_dir, check_dir=False), name="media")
@@ -109,3 +111,12 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(notices.router)
     app.include_router(paysim_wire.router)
     app.include_router(reconciliation.router)
+    # operations: probes and Prometheus metrics (docs/OPERATIONS.md)
+    from api import metrics
+    from api.routers import health
+
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    from api.routers import inbox_volume  # 批量处理, 常用筛选, 评论, 改派 (docs/INBOX.md)
+
+    app.include_router(inbox_volume.router)

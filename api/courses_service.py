@@ -20,7 +20,7 @@ from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
 from api.pages import PAGE_SIZE, page_numbers
-from api.temporal import update_with_start
+from api.temporal import start_operation, update_with_start
 from config import Settings
 from db.models.catalog import Category, Chapter, Course, Major
 from db.models.users import User
@@ -351,7 +351,7 @@ def _start(
     course: Course, on_sale_id: int | None, settings: Settings
 ) -> WithStartWorkflowOperation[CoursePublicationWorkflow, str]:
     lineage = course.lineage
-    return WithStartWorkflowOperation(
+    return start_operation(
         CoursePublicationWorkflow.run,
         CoursePublicationInput(
             lineage_id=lineage,
@@ -364,7 +364,6 @@ def _start(
         id=publication_workflow_id(lineage),
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        static_summary=f"课程上架：{course.title}（课程 {lineage}）",
         search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(SCHOOL_ID, str(course.school_id)),

@@ -10,11 +10,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.temporal import update_with_start
+from api.temporal import start_operation, update_with_start
 from config import Settings
 from db.invoice_guard import invoiced_order_nos
 from db.models.group_invoicing import UnitQualification
@@ -105,7 +105,7 @@ async def submit_qualification(
         due_after_seconds=settings.review_due_hours * 3600,
     )
     workflow_id = qualification_workflow_id(credit_code, attempt)
-    start = WithStartWorkflowOperation(
+    start = start_operation(
         UnitQualificationWorkflow.run,
         q,
         id=workflow_id,
@@ -287,7 +287,7 @@ async def apply_unit_invoice(
 
 
 async def _start_unit_invoice(client: Client, settings: Settings, inp: UnitInvoiceInput) -> UnitInvoiceView:
-    start = WithStartWorkflowOperation(
+    start = start_operation(
         UnitInvoiceWorkflow.run,
         inp,
         id=unit_invoice_workflow_id(inp.application_no),

@@ -18,10 +18,10 @@ from fastapi import UploadFile
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
-from api.temporal import update_with_start
+from api.temporal import start_operation, update_with_start
 from config import Settings
 from db.base import utcnow
 from db.models.catalog import School
@@ -475,7 +475,7 @@ async def submit_declaration(
     for record in records:  # approved elsewhere since 提交学时?
         await refuse_duplicate(session, trainee.id, entry_of(record), exclude_id=record.id)
 
-    start = WithStartWorkflowOperation(
+    start = start_operation(
         HoursDeclarationWorkflow.run,
         DeclarationInput(
             declaration_no=declaration_no,

@@ -9,10 +9,10 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
-from api.temporal import update_with_start
+from api.temporal import start_operation, update_with_start
 from config import Settings
 from db.models.catalog import School
 from db.models.invoice_guard import InvoicedOrder, InvoiceKind
@@ -193,7 +193,7 @@ async def apply_personal_invoice(
         remind_after_seconds=settings.review_reminder_hours * 3600,
         due_after_seconds=settings.review_due_hours * 3600,
     )
-    start = WithStartWorkflowOperation(
+    start = start_operation(
         PersonalInvoiceWorkflow.run,
         app,
         id=personal_invoice_workflow_id(app.application_no),

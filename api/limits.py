@@ -22,6 +22,7 @@ from db.models.hours import HoursRecord
 from db.models.invoices import Invoice, PersonalInvoiceApplication
 from db.models.orders import Order
 from db.models.reconciliation import ReconciliationRun
+from db.models.tasks import SavedTaskFilter
 from db.models.users import User
 from domain.errors import DomainError
 
@@ -93,6 +94,10 @@ TEXT_FIELDS: dict[str, TextField] = {
     # reviews and revocations (Text columns)
     "reason": TextField("原因", REASON_MAX),
     "decision": TextField("审核结果", 10),
+    # inbox for volume: 常用筛选, 评论, the list's order (routers/inbox_volume.py)
+    "filter_name": TextField("筛选名称", columns=(SavedTaskFilter.name,)),
+    "comment": TextField("评论", REASON_MAX),
+    "sort": TextField("排序", 12),
     # catalog search
     "q": TextField("关键词", columns=(Course.title,)),
     "category": TextField("课程类目", 10),
@@ -127,6 +132,8 @@ NUMBER_FIELDS: dict[str, tuple[str, int, int]] = {
     "category_id": ("课程类目", 0, INT_MAX),
     "major_id": ("专业", 0, INT_MAX),
     "page": ("页码", 1, PAGE_MAX),
+    "task_ids": ("审核任务", 0, INT_MAX),
+    "assignee_id": ("审核员", 0, INT_MAX),
 }
 PATH_NUMBER_SUFFIX = "_id"  # path parameters: enrollment_id, course_id, task_id, record_id, ...
 PATH_TEXT_MAX = 64  # order_no, application_no, declaration_no, trade_no, token

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -20,7 +20,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from api.temporal import update_with_start
+from api.temporal import start_operation, update_with_start
 from config import Settings
 from db.models.catalog import Course, School
 from db.models.checkout import Checkout, OpenOrderLine
@@ -83,6 +83,7 @@ async def place_order(
         ],
         payment_timeout_seconds=settings.order_payment_timeout_minutes * 60,
         late_payment_window_seconds=settings.late_payment_window_hours * 3600,
+        trainee_name=trainee.name,
     )
     for _ in range(CLAIM_ATTEMPTS):
         outcome, order_no = await _claim(session, order, checkout_key, now)
@@ -203,7 +204,7 @@ def _view_of(row: Order) -> OrderView:
 async def _start_order(client: Client, settings: Settings, order: OrderInput) -> OrderView:
     """Update-with-start: the order workflow starts (or is already running) and answers once the
     order is on record."""
-    start = WithStartWorkflowOperation(
+    start = start_operation(
         OrderWorkflow.run,
         order,
         id=order_workflow_id(order.order_no),

@@ -103,9 +103,11 @@ async def check_one_course(session: AsyncSession, trainee_id: int, enrollment_id
         raise DomainError("OneCourseAtATime")
 
 
-def start_operation(settings: Settings, enrollment: Enrollment) -> WithStartWorkflowOperation[Any, Any]:
+def start_operation(
+    settings: Settings, enrollment: Enrollment, trainee_name: str = ""
+) -> WithStartWorkflowOperation[Any, Any]:
     """A fresh start operation for each call (they are single-use)."""
-    return WithStartWorkflowOperation(
+    return temporal.start_operation(
         StudyWorkflow.run,
         StudyInput(
             enrollment_id=enrollment.id,
@@ -114,6 +116,8 @@ def start_operation(settings: Settings, enrollment: Enrollment) -> WithStartWork
             training_year=enrollment.training_year,
             course=course_ref(enrollment.course),
             rules=rules_from(settings),
+            trainee_name=trainee_name,
+            course_title=enrollment.course.title,
         ),
         id=study_workflow_id(enrollment.id),
         task_queue=settings.task_queue,
@@ -132,10 +136,16 @@ def start_operation(settings: Settings, enrollment: Enrollment) -> WithStartWork
 
 
 async def update_with_start(
-    client: Client, settings: Settings, session: AsyncSession, enrollment: Enrollment, update: Any, arg: Any
+    client: Client,
+    settings: Settings,
+    session: AsyncSession,
+    enrollment: Enrollment,
+    update: Any,
+    arg: Any,
+    trainee_name: str = "",
 ) -> Any:
     """Sends ``update`` to the enrollment's study workflow, starting it on the first call."""
-    operation = start_operation(settings, enrollment)
+    operation = start_operation(settings, enrollment, trainee_name)
     await release(session)
     try:
         return await asyncio.wait_for(

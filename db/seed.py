@@ -31,6 +31,7 @@ DEMO_ACCOUNTS = [
     {"role": "学员", "login": "扫码登录，选择“李娜”", "password": "", "name": "李娜（长沙市第一中学）"},
     {"role": "学员", "login": "扫码登录，选择“王芳”", "password": "", "name": "王芳（湘潭市中心医院）"},
     {"role": "财务审核员", "login": "finance", "password": "Finance@2026", "name": "赵会计"},
+    {"role": "财务组长（可改派任务）", "login": "finance_lead", "password": "Lead@2026", "name": "郑组长"},
     {"role": "平台管理员", "login": "admin", "password": "Admin@2026", "name": "钱管理"},
     {"role": "学校审核员（湖南农业大学）", "login": "reviewer_hunau", "password": "Review@2026", "name": "孙老师"},
     {"role": "学校审核员（湖南师范大学）", "login": "reviewer_hunnu", "password": "Review@2026", "name": "周老师"},
@@ -247,6 +248,7 @@ def _demo_users(hunau: School, hunnu: School) -> list[User]:
     ]
     staff = [
         (Role.FINANCE, "finance", "Finance@2026", "赵会计", None),
+        (Role.FINANCE_LEAD, "finance_lead", "Lead@2026", "郑组长", None),
         (Role.ADMIN, "admin", "Admin@2026", "钱管理", None),
         (Role.SCHOOL_REVIEWER, "reviewer_hunau", "Review@2026", "孙老师", hunau.id),
         (Role.SCHOOL_REVIEWER, "reviewer_hunnu", "Review@2026", "周老师", hunnu.id),

@@ -16,6 +16,8 @@ ACTION_LABELS = {
     "reminded": "到期提醒",
     "overdue": "已超期",
     "cancelled": "申请人撤回",
+    "commented": "评论",
+    "reassigned": "改派",
 }
 
 

@@ -157,6 +157,15 @@ MESSAGES: dict[str, str] = {
     "ReconcileOrderGone": "该订单的支付流程已结束，不能补单入账，请选择退款",
     "ReconcileBusy": "该日对账正在进行，请稍后再试",
     "ReconcileDayInvalid": "对账日期无效：只能选择昨天及之前一年内的日期",
+    # Inbox for volume: bulk actions, saved filters, comments, reassignment (docs/INBOX.md)
+    "BulkNothingSelected": "请先勾选要处理的任务",
+    "BulkTooMany": "一次最多处理 50 个任务",
+    "BulkMixedKinds": "批量处理只能选择同一类型的任务，请先按类型筛选",
+    "FilterNameRequired": "请填写筛选条件的名称",
+    "FilterNameTaken": "已有同名的常用筛选，请换一个名称",
+    "CommentRequired": "请填写评论内容",
+    "ReassignLeadOnly": "只有组长可以改派任务",
+    "ReassignTargetInvalid": "请选择本队列的另一位审核员",
 }
 
 FALLBACK_MESSAGE = "操作失败，请稍后重试"

@@ -69,6 +69,7 @@ class OrderInput:
     lines: list[OrderLine]
     payment_timeout_seconds: float
     late_payment_window_seconds: float
+    trainee_name: str = ""  # for the operator's summary (domain/process_text.py) only
 
     @property
     def amount_cents(self) -> int:

@@ -262,3 +262,12 @@ def valid_day(day: str, today: str) -> bool:
 def refund_no_for(difference_key: str) -> str:
     """Our refund number for a reconciliation refund: stable per difference, so it refunds once."""
     return "RC" + hashlib.sha1(difference_key.encode()).hexdigest()[:30]
+
+
+STUCK_AFTER_MINUTES = 60.0
+
+
+@dataclass
+class ReconcileInput:
+    day: str = ""  # YYYY-MM-DD (Beijing); empty: the schedule's trigger, which reconciles yesterday
+    stuck_after_minutes: float = STUCK_AFTER_MINUTES

@@ -80,8 +80,14 @@ class CloseTask:
     reason: str = ""
 
 
+# a queue lead works the queue like its members and may also reassign a claimed task (改派)
+QUEUE_LEADS = {"finance_lead": Queue.FINANCE}
+
+
 def queues_for(role: str, school_id: int | None) -> list[str]:
     """The candidate groups a staff member belongs to (role names as in db.models.users.Role)."""
+    if role in QUEUE_LEADS:
+        return [QUEUE_LEADS[role]]
     if role == "finance":
         return [Queue.FINANCE]
     if role == "admin":
@@ -101,4 +107,24 @@ def decision_refusal(decision: Decision, waiting_task_id: int | None, decided: b
         return "RejectReasonRequired"
     if any(not item.approve and not item.reason.strip() for item in decision.items.values()):
         return "RejectReasonRequired"
+    return None
+
+
+def leads_queue(role: str, queue: str) -> bool:
+    """Whether this role is the lead of `queue` (may reassign its claimed tasks)."""
+    return QUEUE_LEADS.get(role) == queue
+
+
+# 批量处理: at most this many tasks at once (a page of the list and then some)
+BULK_MAX = 50
+
+
+def bulk_refusal(kinds: set[str], count: int) -> str | None:
+    """Why a bulk claim or approval cannot start, or None: tasks of one kind, at least one, not too many."""
+    if count == 0:
+        return "BulkNothingSelected"
+    if count > BULK_MAX:
+        return "BulkTooMany"
+    if len(kinds) > 1:
+        return "BulkMixedKinds"
     return None

@@ -141,6 +141,9 @@ class StudyInput:
     course: CourseRef
     rules: StudyRules
     state: StudyState | None = None  # set by continue-as-new
+    # for the operator's summary (domain/process_text.py) only
+    trainee_name: str = ""
+    course_title: str = ""
 
 
 @dataclass

@@ -106,3 +106,21 @@ def test_web_and_worker_run_the_app(services: dict[str, dict[str, Any]]) -> None
     assert services["worker"]["command"] == ["python", "worker.py"]
     assert services["worker"]["deploy"]["replicas"] == 2
     assert "alembic upgrade head" in " ".join(services["migrate"]["command"])
+
+
+def test_prometheus_scrapes_the_web_app_and_every_worker(services: dict[str, dict[str, Any]]) -> None:
+    prometheus = services["prometheus"]
+    mounted = {v.split(":")[0]: v.split(":")[1] for v in prometheus["volumes"] if v.startswith("./")}
+    assert mounted["./deploy/prometheus.yml"] == "/etc/prometheus/prometheus.yml"
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text(encoding="utf-8"))
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == {"web", "worker"}
+    targets = {name: job["dns_sd_configs"][0] for name, job in jobs.items()}
+    assert targets["web"]["names"] == ["web"] and targets["web"]["port"] in container_ports(services["web"])
+    # the worker's metrics server listens where Prometheus looks for it, on every replica
+    worker = services["worker"]
+    metrics_port = int(env(worker)["WORKER_METRICS_ADDRESS"].rsplit(":", 1)[1])
+    assert targets["worker"]["names"] == ["worker"] and targets["worker"]["port"] == metrics_port
+    assert metrics_port in container_ports(worker)
+    assert env(worker)["WORKER_METRICS_ADDRESS"].startswith("0.0.0.0:")  # reachable from the other container
+    assert host_ports(prometheus) == {9090: 9090}

@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.errors import MESSAGES
+    from domain.process_text import ProcessText
 
 
 TRAINEE_ID = SearchAttributeKey.for_keyword("TraineeId")
@@ -68,8 +69,17 @@ def refuse(code: str) -> ApplicationError:
     return ApplicationError(MESSAGES.get(code, code), type=code, non_retryable=True)
 
 
-def set_status(status: str) -> None:
+def set_status(status: str, text: ProcessText | None = None, *progress: str) -> None:
+    """ProcessStatus for visibility queries and, given the process's text, the live line an operator
+    reads in the Temporal UI (`订单 … · 张伟 · ¥120.00 · 已支付`)."""
     workflow.upsert_search_attributes([PROCESS_STATUS.value_set(status)])
+    if text is not None:
+        show(text, status, *progress)
+
+
+def show(text: ProcessText, status: str, *progress: str) -> None:
+    """The live line alone (the state did not change, e.g. study progress, or set at start)."""
+    workflow.set_current_details(text.live(status, *progress))
 
 
 FAILED = "failed"  # ProcessStatus of a process stopped by a step that cannot succeed

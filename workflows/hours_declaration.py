@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         resolve_item_decisions,
         review_summary,
     )
+    from domain.process_text import hours_declaration_text
     from domain.review import Decision, ItemDecision, OpenTask, Queue, TaskKind
     from workflows.common import refuse, run_step, set_status
     from workflows.review import ReviewStep
@@ -48,8 +49,9 @@ class HoursDeclarationWorkflow:
     @workflow.run
     async def run(self, declaration: DeclarationInput) -> str:
         self.input = declaration
+        self.text = hours_declaration_text(declaration)
         wf_id = workflow.info().workflow_id
-        set_status(DeclarationState.REVIEWING)
+        set_status(DeclarationState.REVIEWING, self.text)
         self.locked = await run_step(
             hours.submit_declaration,
             SubmitDeclaration(
@@ -62,7 +64,7 @@ class HoursDeclarationWorkflow:
         )
         if not self.locked.record_ids:
             self.state = EMPTY
-            set_status(EMPTY)
+            set_status(EMPTY, self.text)
             await workflow.wait_condition(workflow.all_handlers_finished)
             return EMPTY
 
@@ -83,7 +85,7 @@ class HoursDeclarationWorkflow:
         outcome = declaration_outcome(items)
         await self.review.close(*self._close_args(outcome, items, decision))
         self.state = outcome
-        set_status(outcome)
+        set_status(outcome, self.text)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return outcome
 

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         TradeRequest,
         late_refund_no,
     )
+    from domain.process_text import order_text
     from workflows.common import (
         FAILED,
         mark_failed,
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         refuse,
         run_step,
         set_status,
+        show,
         wait_until_told,
     )
     from workflows.steps import orders
@@ -63,6 +65,8 @@ class OrderWorkflow:
     @workflow.run
     async def run(self, order: OrderInput) -> str:
         self.input = order
+        self.text = order_text(order)
+        show(self.text, OrderState.PENDING)
         now = workflow.now()
         self.expires_at = now + timedelta(seconds=order.payment_timeout_seconds)
         try:
@@ -196,7 +200,7 @@ class OrderWorkflow:
         self.channel = paid.channel
         applied = await run_step(orders.apply_payment, paid, local=True)
         self.state = OrderState.PAID
-        set_status(OrderState.PAID)
+        set_status(OrderState.PAID, self.text)
         # the other channel's QR code must not take a second payment
         for channel, trade in self.trades.items():
             if channel != paid.channel:
@@ -221,7 +225,7 @@ class OrderWorkflow:
             await run_step(orders.close_trade, trade.out_trade_no, local=True)
         await run_step(orders.close_order, self.input.order_no, state, local=True)
         self.state = state
-        set_status(state)
+        set_status(state, self.text)
 
     async def _refund_extra(self, notice: PaymentReceived) -> None:
         assert self.input is not None

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         PersonalInvoiceInput,
         PersonalInvoiceView,
     )
+    from domain.process_text import personal_invoice_text
     from domain.review import Decision, OpenTask, Queue, TaskKind
     from workflows.common import (
         FAILED,
@@ -31,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         refuse,
         run_step,
         set_status,
+        show,
         wait_until_told,
     )
     from workflows.review import ReviewStep
@@ -60,6 +62,8 @@ class PersonalInvoiceWorkflow:
     @workflow.run
     async def run(self, app: PersonalInvoiceInput) -> str:
         self.input = app
+        self.text = personal_invoice_text(app)
+        show(self.text, InvoiceState.PENDING)
         try:
             self.recorded = await run_step(invoices.record_application, app)
         except ActivityError as err:
@@ -74,7 +78,7 @@ class PersonalInvoiceWorkflow:
             return self.state
         if self.recorded.taken_order_nos:
             self.state = InvoiceState.REFUSED
-            set_status(self.state)
+            set_status(self.state, self.text)
             await workflow.wait_condition(workflow.all_handlers_finished)
             return self.state
 
@@ -91,7 +95,7 @@ class PersonalInvoiceWorkflow:
         else:
             await self.review.close_with_decision()
             await self._issue(decision)
-        set_status(self.state)
+        set_status(self.state, self.text)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state
 

@@ -25,12 +25,15 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from domain.catalog import format_money
+    from domain.process_text import reconciliation_text
     from domain.reconciliation import (
+        STUCK_AFTER_MINUTES,
         BillLine,
         BillRequest,
         Difference,
         FinishRun,
         LedgerRequest,
+        ReconcileInput,
         RecordRun,
         Resolution,
         ResolveRequest,
@@ -48,13 +51,6 @@ CHANNELS = ("alipay", "wechat")
 TASK_KIND = "reconciliation"
 BILL_TIMEOUT = timedelta(minutes=5)
 DUE_AFTER = timedelta(days=2)
-STUCK_AFTER_MINUTES = 60.0
-
-
-@dataclass
-class ReconcileInput:
-    day: str = ""  # YYYY-MM-DD (Beijing); empty: the schedule's trigger, which reconciles yesterday
-    stuck_after_minutes: float = STUCK_AFTER_MINUTES
 
 
 @dataclass
@@ -112,6 +108,7 @@ class ReconciliationWorkflow:
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 static_summary=summary_for(day),
+                static_details=reconciliation_text(ReconcileInput(day=day)).details,
             )
         return ReconcileResult(day=day, triggered=True)
 

@@ -13,6 +13,7 @@ from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from domain.orders import REFUND_RECORDED_SIGNAL, REFUND_STATE_PATCH, RefundDone, RefundRequest
+    from domain.process_text import refund_text
     from workflows.common import run_step, set_status
     from workflows.order import order_workflow_id
     from workflows.steps import orders
@@ -26,12 +27,13 @@ def refund_workflow_id(enrollment_id: int) -> str:
 class RefundWorkflow:
     @workflow.run
     async def run(self, req: RefundRequest) -> RefundDone:
-        set_status("refunding")
+        text = refund_text(req)
+        set_status("refunding", text)
         # retried with backoff until the provider answers: a refund is never given up on
         done = await run_step(orders.refund, req)
         if workflow.patched(REFUND_STATE_PATCH) and done.order_state:
             await self._tell_order(req.order_no, done.order_state)
-        set_status("refunded")
+        set_status("refunded", text)
         return done
 
     async def _tell_order(self, order_no: str, state: str) -> None:

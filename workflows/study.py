@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import DomainError
     from domain.hours_records import PlatformHours
     from domain.orders import RefundRequest
+    from domain.process_text import refund_text, study_progress, study_text
     from domain.study import (
         Captcha,
         CaptchaAnswer,
@@ -78,6 +79,7 @@ with workflow.unsafe.imports_passed_through():
         TRAINEE_ID,
         refuse,
         set_status,
+        show,
     )
     from workflows.refund import RefundWorkflow, refund_workflow_id
 
@@ -96,6 +98,7 @@ class StudyWorkflow:
     def __init__(self, inp: StudyInput) -> None:
         self.inp = inp
         self.rules = inp.rules
+        self.text = study_text(inp)
         self.s: StudyState = inp.state or StudyState(
             status=StudyStatus.NOT_STARTED,
             course=inp.course,
@@ -110,7 +113,7 @@ class StudyWorkflow:
 
     @workflow.run
     async def run(self, inp: StudyInput) -> str:
-        set_status(self.s.status)
+        set_status(self.s.status, self.text, self._progress())
         while True:
             await self._sleep()
             self._expire_session()
@@ -189,9 +192,10 @@ class StudyWorkflow:
         await self._act("study.record_progress", record)
         self.s.flushed_total = float(record.credited_seconds)
         self.s.flushed_done = sum(1 for c in record.chapters if c.completed)
+        show(self.text, self.s.status, self._progress())
         if completing:
             self.s.completion_recorded = True
-            set_status(StudyStatus.COMPLETED)
+            set_status(StudyStatus.COMPLETED, self.text, self._progress())
 
     async def _after_completion(self) -> None:
         eid = self.inp.enrollment_id
@@ -208,6 +212,11 @@ class StudyWorkflow:
             return True
         return self.s.session is None and info.get_current_history_length() >= self.rules.continue_after_events
 
+    def _progress(self) -> str:
+        chapters = self.s.course.chapters
+        done = sum(1 for i, c in enumerate(chapters) if chapter_done(self.s.credited[i], c.duration_seconds))
+        return study_progress(done, len(chapters))
+
     def _carry(self) -> StudyInput:
         self.s.events_before += workflow.info().get_current_history_length()
         return StudyInput(
@@ -218,6 +227,8 @@ class StudyWorkflow:
             course=self.s.course,
             rules=self.rules,
             state=self.s,
+            trainee_name=self.inp.trainee_name,
+            course_title=self.inp.course_title,
         )
 
     # ---- open a playing session -----------------------------------------------------------------
@@ -236,7 +247,7 @@ class StudyWorkflow:
                     raise refuse("OneCourseAtATime")
                 self.s.claimed = True
                 self.s.status = StudyStatus.STUDYING
-                set_status(StudyStatus.STUDYING)
+                set_status(StudyStatus.STUDYING, self.text, self._progress())
             if self.s.session is not None:
                 self._end_session(EndReason.REPLACED)
             now = self._now()
@@ -409,7 +420,7 @@ class StudyWorkflow:
             if not result.ok:
                 raise refuse(result.code or "WithdrawOnlyUnstudied")
             self.s.status = StudyStatus.WITHDRAWN
-            set_status(StudyStatus.WITHDRAWN)
+            set_status(StudyStatus.WITHDRAWN, self.text, self._progress())
             await self._start_refund(result)
             return StudyStatus.WITHDRAWN
 
@@ -431,12 +442,15 @@ class StudyWorkflow:
             reason="withdraw",
             enrollment_id=eid,
         )
+        text = refund_text(request)
         # an id conflict means that refund is already on its way: nothing is paid back twice
         with contextlib.suppress(WorkflowAlreadyStartedError):
             await workflow.start_child_workflow(
                 RefundWorkflow.run,
                 request,
                 id=refund_workflow_id(eid),
+                static_summary=text.summary,
+                static_details=text.details,
                 # the refund outlives this workflow, which ends with the withdrawal
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         UnitInvoiceState,
         UnitInvoiceView,
     )
+    from domain.process_text import unit_invoice_text
     from domain.review import Decision, OpenTask, Queue, TaskKind
     from workflows.common import (
         FAILED,
@@ -53,7 +54,8 @@ class UnitInvoiceWorkflow:
     @workflow.run
     async def run(self, inp: UnitInvoiceInput) -> str:
         self.input = inp
-        set_status(UnitInvoiceState.PENDING)
+        self.text = unit_invoice_text(inp)
+        set_status(UnitInvoiceState.PENDING, self.text)
         try:
             recorded = await run_step(group_invoicing.record_unit_invoice, inp)
         except ActivityError as err:
@@ -68,7 +70,7 @@ class UnitInvoiceWorkflow:
             # another application took some of the orders meanwhile: nothing was written
             self.state = UnitInvoiceState.REFUSED
             self.recorded = True
-            set_status(self.state)
+            set_status(self.state, self.text)
             await workflow.wait_condition(workflow.all_handlers_finished)
             return self.state
         self.recorded = True
@@ -90,7 +92,7 @@ class UnitInvoiceWorkflow:
             issued = await run_step(group_invoicing.issue_unit_invoice, decided)
             self.invoice_no = issued.invoice_no
             self.state = UnitInvoiceState.ISSUED
-            set_status(self.state)
+            set_status(self.state, self.text)
             try:
                 await run_step(group_invoicing.mail_unit_invoice, issued)
             except ActivityError as err:
@@ -102,7 +104,7 @@ class UnitInvoiceWorkflow:
         else:
             await run_step(group_invoicing.reject_unit_invoice, decided)
             self.state, self.reason = UnitInvoiceState.REJECTED, decided.reason
-            set_status(self.state)
+            set_status(self.state, self.text)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state
 

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
         QualificationState,
         QualificationView,
     )
+    from domain.process_text import unit_qualification_text
     from domain.review import Decision, OpenTask, Queue, TaskKind
     from workflows.common import (
         FAILED,
@@ -50,7 +51,8 @@ class UnitQualificationWorkflow:
     @workflow.run
     async def run(self, q: QualificationInput) -> str:
         self.input = q
-        set_status(QualificationState.UNDER_REVIEW)
+        self.text = unit_qualification_text(q)
+        set_status(QualificationState.UNDER_REVIEW, self.text)
         try:
             self.qualification_id = await run_step(group_invoicing.record_qualification, q)
         except ActivityError as err:
@@ -80,7 +82,7 @@ class UnitQualificationWorkflow:
             ),
         )
         self.state, self.reason = state, decision.reason.strip()
-        set_status(state)
+        set_status(state, self.text)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return state
 

@@ -38,7 +38,7 @@ router = APIRouter(tags=["group-invoicing"])
 
 BASE = "/my/group-invoicing"
 # staff who may see a unit's letter of authorization and its invoices
-STAFF_VIEWERS = (Role.ADMIN, Role.FINANCE)
+STAFF_VIEWERS = (Role.ADMIN, Role.FINANCE, Role.FINANCE_LEAD)
 
 
 async def _years(session: SessionDep, school_id: int | None) -> list[int]:
@@ -213,7 +213,8 @@ async def invoice_pdf_file(
 ) -> Response:
     """The issued invoice's PDF, for the applicant and finance."""
     app = await session.get(UnitInvoiceApplication, application_no)
-    if app is None or user is None or not (user.role == Role.FINANCE or app.applicant_id == user.id):
+    finance = user is not None and user.role in (Role.FINANCE, Role.FINANCE_LEAD)
+    if app is None or user is None or not (finance or app.applicant_id == user.id):
         raise DomainError("NotFound")
     if app.status != UnitInvoiceState.ISSUED or not app.pdf_path:
         raise DomainError("NotFound")

@@ -24,16 +24,24 @@ from api.inbox_kinds import kind_templates, load_submission
 from api.pages import page_numbers
 from api.templating import SHANGHAI, is_htmx, render
 from db.base import utcnow
-from db.models.tasks import ReviewTask, TaskEvent, TaskStatus
+from db.models.tasks import ReviewTask, SavedTaskFilter, TaskEvent, TaskStatus
 from db.models.users import User
 from db.task_events import ACTION_LABELS, add_event
 from domain.errors import DomainError
-from domain.review import Decision, ItemDecision, TaskKind, queues_for
+from domain.review import Decision, ItemDecision, TaskKind, leads_queue, queues_for
 
 router = APIRouter(tags=["inbox"])
 
 INBOX_PAGE_SIZE = 15
 STATUS_CHOICES = {"open": "待处理", "decided": "已处理", "cancelled": "已撤回", "all": "全部"}
+# the list's order: the earliest due first unless the reviewer picks another
+SORT_CHOICES = {"due": "截止时间（最早在前）", "due_desc": "截止时间（最晚在前）", "newest": "提交时间（最新在前）"}
+SORT_ORDER = {
+    "due": (ReviewTask.due_at, ReviewTask.id),
+    "due_desc": (ReviewTask.due_at.desc(), ReviewTask.id.desc()),
+    "newest": (ReviewTask.created_at.desc(), ReviewTask.id.desc()),
+}
+DEFAULT_SORT = "due"
 # how long a decision waits for the workflow to close the task before the page is drawn anyway
 CLOSE_WAIT_SECONDS = 5.0
 
@@ -80,6 +88,25 @@ def _filtered(
     return query
 
 
+def list_filters(kind: str, status: str, date_from: str, date_to: str, overdue: str, sort: str) -> dict[str, str]:
+    """The list's filter fields, cleaned: what the page shows, its links carry and 常用筛选 saves."""
+    day_from, day_to = _parse_day(date_from), _parse_day(date_to)
+    return {
+        "kind": kind,
+        "status": status if status in STATUS_CHOICES else "open",
+        "date_from": day_from.isoformat() if day_from else "",
+        "date_to": day_to.isoformat() if day_to else "",
+        "overdue": "1" if overdue else "",
+        "sort": sort if sort in SORT_CHOICES and sort != DEFAULT_SORT else "",
+    }
+
+
+async def queue_members(session: AsyncSession, queue: str) -> list[User]:
+    """Staff who may claim the queue's tasks (the candidates of 改派)."""
+    staff = (await session.scalars(select(User).where(User.username.is_not(None)).order_by(User.id))).all()
+    return [u for u in staff if u.is_staff and queue in queues_for(u.role, u.school_id)]
+
+
 async def _names(session: AsyncSession, ids: set[int | None]) -> dict[int, str]:
     wanted = [i for i in ids if i is not None]
     if not wanted:
@@ -98,27 +125,27 @@ async def task_list(
     date_from: str = "",
     date_to: str = "",
     overdue: str = "",
+    sort: str = "",
     page: int = 1,
 ) -> Response:
-    day_from, day_to = _parse_day(date_from), _parse_day(date_to)
-    query = _filtered(user, kind, status, day_from, day_to, bool(overdue))
+    filters = list_filters(kind, status, date_from, date_to, overdue, sort)
+    day_from, day_to = _parse_day(filters["date_from"]), _parse_day(filters["date_to"])
+    query = _filtered(user, filters["kind"], filters["status"], day_from, day_to, bool(filters["overdue"]))
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     paging = page_numbers(page, total, INBOX_PAGE_SIZE)
-    # open tasks: the oldest due first (what needs doing next); closed ones: the latest first
-    order = (ReviewTask.due_at, ReviewTask.id) if status == "open" else (ReviewTask.id.desc(),)
+    # the earliest due first by default (what needs doing next)
+    order = SORT_ORDER[filters["sort"] or DEFAULT_SORT]
     tasks = (
         await session.scalars(
             query.order_by(*order).offset((paging["page"] - 1) * INBOX_PAGE_SIZE).limit(INBOX_PAGE_SIZE)
         )
     ).all()
     names = await _names(session, {t.submitter_id for t in tasks} | {t.assignee_id for t in tasks})
-    filters = {
-        "kind": kind,
-        "status": status,
-        "date_from": day_from.isoformat() if day_from else "",
-        "date_to": day_to.isoformat() if day_to else "",
-        "overdue": "1" if overdue else "",
-    }
+    saved = (
+        await session.scalars(
+            select(SavedTaskFilter).where(SavedTaskFilter.user_id == user.id).order_by(SavedTaskFilter.name)
+        )
+    ).all()
     base_url = "/staff/tasks?" + urlencode({k: v for k, v in filters.items() if v})
     return render(
         request,
@@ -131,8 +158,13 @@ async def task_list(
             "base_url": base_url,
             "kinds": TaskKind.LABELS,
             "statuses": STATUS_CHOICES,
+            "sorts": SORT_CHOICES,
             "status_labels": TaskStatus.LABELS,
             "now": utcnow(),
+            "saved": saved,
+            # 批量处理 needs tasks of one kind: offered once the list is filtered to one open kind
+            "bulk": bool(filters["kind"]) and filters["status"] == "open",
+            "me": user.id,
         },
         block="list",
     )
@@ -162,7 +194,16 @@ async def _detail_context(
         session, {task.submitter_id, task.assignee_id, task.decided_by} | {e.actor_id for e in events}
     )
     mine = task.assignee_id == user.id
+    # 改派: the queue's lead may hand a claimed open task to another reviewer of the queue
+    can_reassign = (
+        leads_queue(user.role, task.queue) and task.status == TaskStatus.OPEN and task.assignee_id is not None
+    )
+    candidates = []
+    if can_reassign:
+        candidates = [m for m in await queue_members(session, task.queue) if m.id != task.assignee_id]
     return {
+        "can_reassign": can_reassign,
+        "reassign_candidates": candidates,
         "task": task,
         "events": events,
         "names": names,
@@ -181,7 +222,7 @@ async def _detail_context(
     }
 
 
-async def _render_detail(
+async def render_detail(
     request: Request, session: AsyncSession, user: User, task_id: int, settings: Any, flash: str = ""
 ) -> Response:
     task = await task_for(session, user, task_id)
@@ -200,10 +241,10 @@ async def _render_detail(
 async def task_detail(
     task_id: int, request: Request, user: CurrentStaff, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    return await _render_detail(request, session, user, task_id, settings)
+    return await render_detail(request, session, user, task_id, settings)
 
 
-def _after_post(request: Request, task_id: int, response: Response) -> Response:
+def after_post(request: Request, task_id: int, response: Response) -> Response:
     """htmx gets the redrawn task; a plain form post goes back to the task page."""
     if is_htmx(request):
         return response
@@ -231,8 +272,8 @@ async def claim(
         if task.assignee_id != user.id:
             raise DomainError("TaskClaimedByOther")
         # claimed by me already (a double click): nothing to do
-    response = await _render_detail(request, session, user, task_id, settings, flash="已领取，请审核后提交结果")
-    return _after_post(request, task_id, response)
+    response = await render_detail(request, session, user, task_id, settings, flash="已领取，请审核后提交结果")
+    return after_post(request, task_id, response)
 
 
 @router.post("/staff/tasks/{task_id}/release")
@@ -252,8 +293,8 @@ async def release(
         raise DomainError("TaskClaimedByOther" if task.assignee_id is not None else "TaskNotClaimed")
     await add_event(session, task.id, "released", user.id)
     await session.commit()
-    response = await _render_detail(request, session, user, task_id, settings, flash="已释放，其他审核员可以领取")
-    return _after_post(request, task_id, response)
+    response = await render_detail(request, session, user, task_id, settings, flash="已释放，其他审核员可以领取")
+    return after_post(request, task_id, response)
 
 
 def decision_from_form(form: FormData, task_id: int, reviewer_id: int) -> Decision:
@@ -307,8 +348,8 @@ async def decide(
         raise
     await _wait_closed(session, task.id)
     flash = "已通过" if decision.approve else "已驳回"
-    response = await _render_detail(request, session, user, task_id, settings, flash=f"审核结果已提交：{flash}")
-    return _after_post(request, task_id, response)
+    response = await render_detail(request, session, user, task_id, settings, flash=f"审核结果已提交：{flash}")
+    return after_post(request, task_id, response)
 
 
 async def _wait_closed(session: AsyncSession, task_id: int) -> None:

@@ -118,7 +118,13 @@ async def swap(
     if new_course is None or not new_course.published:
         raise DomainError("CourseUnavailable")
     await update_with_start(
-        client, settings, session, enrollment, StudyWorkflow.swap, SwapRequest(user.id, course_ref(new_course))
+        client,
+        settings,
+        session,
+        enrollment,
+        StudyWorkflow.swap,
+        SwapRequest(user.id, course_ref(new_course)),
+        trainee_name=user.name,
     )
     return redirect(request, "/my/courses?notice=swapped")
 
@@ -144,7 +150,13 @@ async def withdraw(
     if enrollment.status != EnrollmentStatus.WITHDRAWN:
         try:
             await update_with_start(
-                client, settings, session, enrollment, StudyWorkflow.withdraw, WithdrawRequest(user.id)
+                client,
+                settings,
+                session,
+                enrollment,
+                StudyWorkflow.withdraw,
+                WithdrawRequest(user.id),
+                trainee_name=user.name,
             )
         except DomainError as err:
             if err.code != "CourseWithdrawn":

@@ -19,13 +19,14 @@ from api import reconciliation_inbox  # noqa: F401  (registers the inbox view of
 from api.deps import SessionDep, SettingsDep, TemporalDep, require_role
 from api.pages import page_numbers
 from api.templating import render
+from api.temporal import start_process
 from config import Settings
 from db.base import utcnow
 from db.models.reconciliation import DifferenceStatus, ReconciliationDifference, ReconciliationRun, RunStatus
 from db.models.users import Role, User
 from domain.errors import DomainError
 from domain.reconciliation import BEIJING, DifferenceKind, Resolution, previous_beijing_day, valid_day
-from workflows.reconciliation import ReconcileInput, ReconciliationWorkflow, summary_for
+from workflows.reconciliation import ReconcileInput, ReconciliationWorkflow
 
 router = APIRouter(tags=["reconciliation"])
 FinanceUser = Annotated[User, Depends(require_role(Role.FINANCE, Role.ADMIN))]
@@ -107,14 +108,14 @@ async def _rerun(client: Client, settings: Settings, day: str) -> None:
         except WorkflowUpdateFailedError as err:
             raise DomainError("ReconcileBusy") from err
         return
-    await client.start_workflow(
+    await start_process(
+        client,
         ReconciliationWorkflow.run,
         ReconcileInput(day=day, stuck_after_minutes=settings.reconcile_stuck_after_minutes),
         id=f"reconcile-{day}",
         task_queue=settings.task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        static_summary=summary_for(day),
     )
 
 

@@ -145,7 +145,13 @@ async def open_session(
         enrollment = await own_enrollment(session, user, enrollment_id)
         trainee_id = user.id
         view = await update_with_start(
-            client, settings, session, enrollment, StudyWorkflow.open_session, OpenSession(trainee_id, chapter_id)
+            client,
+            settings,
+            session,
+            enrollment,
+            StudyWorkflow.open_session,
+            OpenSession(trainee_id, chapter_id),
+            trainee_name=user.name,
         )
     except (DomainError, WorkflowUpdateFailedError) as err:
         return _refusal(err, enrollment_id)

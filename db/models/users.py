@@ -17,9 +17,10 @@ class Role:
     SCHOOL_REVIEWER = "school_reviewer"  # 学校审核员：学时申报
     COURSE_ADMIN = "course_admin"  # 课程管理员：本校课程的编辑与上架
     UNIT_ADMIN = "unit_admin"  # 单位管理员：本单位人员的学时达标（unit_credit_code 为其单位）
+    FINANCE_LEAD = "finance_lead"  # 财务组长：财务审核，并可改派已领取的任务 (domain/review.py QUEUE_LEADS)
 
-    STAFF = (FINANCE, ADMIN, SCHOOL_REVIEWER, COURSE_ADMIN, UNIT_ADMIN)
-    REVIEWERS = (FINANCE, ADMIN, SCHOOL_REVIEWER)  # the roles with a task inbox
+    STAFF = (FINANCE, ADMIN, SCHOOL_REVIEWER, COURSE_ADMIN, UNIT_ADMIN, FINANCE_LEAD)
+    REVIEWERS = (FINANCE, ADMIN, SCHOOL_REVIEWER, FINANCE_LEAD)  # the roles with a task inbox
     LABELS = {
         TRAINEE: "学员",
         FINANCE: "财务审核员",
@@ -27,6 +28,7 @@ class Role:
         SCHOOL_REVIEWER: "学校审核员",
         COURSE_ADMIN: "课程管理员",
         UNIT_ADMIN: "单位管理员",
+        FINANCE_LEAD: "财务组长",
     }
 
 

@@ -351,6 +351,7 @@ async def test_every_page_fits_a_phone(
     invoice_task_id = await invoice_task(sessionmaker, app_no)
     unit_code, unit_people, unit_admin = await make_unit(sessionmaker, {"达标": (50, 45), "落后": (10, 5)})
     behind_id = unit_people["落后"].id
+    lead = await make_staff(sessionmaker, Role.FINANCE_LEAD)  # sees 改派 on the task finance claims below
     for who, pages in (
         (unit_admin, [("unit-roster", f"/units/{unit_code}/roster"),
                       ("unit-person", f"/units/{unit_code}/people/{behind_id}")]),
@@ -364,6 +365,7 @@ async def test_every_page_fits_a_phone(
         ),
         (reviewer, [("inbox-hours", f"/staff/tasks/{hours_task_id}")]),
         (admin, [("staff-certificates", f"/staff/certificates?q={cert.cert_no}")]),
+        (lead, [("inbox-lead-reassign", f"/staff/tasks/{invoice_task_id}")]),
     ):
         context = await new_context(browser, live_server, device)
         try:
@@ -371,6 +373,8 @@ async def test_every_page_fits_a_phone(
             await staff_login(page, who.username or "")
             for name, url in pages:
                 await visit(page, name, url)
+            if who is lead:
+                await expect(page.locator("#reassign-form")).to_be_visible()
             if who is finance:
                 # a table swapped in by htmx (the inbox's filter) is shown as cards with their labels too
                 await page.goto("/staff/tasks")
@@ -383,6 +387,12 @@ async def test_every_page_fits_a_phone(
                 assert label == '"主题"', label
                 await expect(page.locator("#task-list thead th", has_text="提交人")).to_be_hidden()
                 await assert_fits(page, "inbox-filtered")
+                # 常用筛选 and the bulk bar of a list filtered to one kind
+                await expect(page.locator("#bulk-form")).to_be_visible()
+                await page.fill("input[name=filter_name]", "手机上的常用筛选")
+                await page.click("#save-filter-form button")
+                await expect(page.locator(".saved-filter")).to_contain_text("手机上的常用筛选")
+                await assert_fits(page, "inbox-saved-filter")
                 # 领取, then 驳回 asks for confirmation in a dialog
                 await page.goto(f"/staff/tasks/{invoice_task_id}")
                 await page.click("#claim-btn")

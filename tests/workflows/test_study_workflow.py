@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
+import pytest_asyncio
 from temporalio import activity
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -43,6 +44,7 @@ from domain.study import (
     WithdrawRequest,
     WithdrawResult,
 )
+from tests.conftest import time_skipping_env
 from tests.workflows.histories import record
 from workflows.refund import RefundWorkflow
 from workflows.study import StudyWorkflow
@@ -50,6 +52,14 @@ from workflows.study import StudyWorkflow
 QUEUE = "study-test"
 TRAINEE = 7
 CH1, CH2 = 101, 102
+
+
+@pytest_asyncio.fixture(scope="module")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """Study's timers on a server of their own: a process another module left waiting on the shared
+    server holds its clock, and the heartbeat Updates here then time out."""
+    async for env in time_skipping_env():
+        yield env
 
 
 @dataclass
