@@ -45,7 +45,7 @@ from domain.reconciliation import (
     beijing_day_bounds,
     refund_no_for,
 )
-from gateways.payment import PaymentGateway, PaymentGatewayError, TradeState
+from gateways.payment import BillGateway, PaymentGatewayError, TradeState
 
 
 def refuse(code: str) -> ApplicationError:
@@ -53,7 +53,7 @@ def refuse(code: str) -> ApplicationError:
 
 
 class ReconciliationActivities:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], gateway: PaymentGateway) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], gateway: BillGateway) -> None:
         self.sessionmaker = sessionmaker
         self.gateway = gateway
 

@@ -86,12 +86,8 @@ class BillEntry:
     refund_no: str = ""  # ours (out_request_no / out_refund_no), for refunds
 
 
-class TradeGateway(Protocol):
-    """What the order process needs of a provider (the order activities)."""
-
-    async def precreate(
-        self, *, order_no: str, channel: str, amount_cents: int, subject: str, expires_at: str
-    ) -> Trade: ...
+class TradeLookup(Protocol):
+    """An existing trade at the provider: look it up, close it, give money back."""
 
     async def query(self, *, out_trade_no: str) -> Trade | None: ...
 
@@ -100,15 +96,27 @@ class TradeGateway(Protocol):
     async def refund(self, *, trade_no: str, refund_no: str, amount_cents: int) -> RefundReceipt: ...
 
 
-class PaymentGateway(TradeGateway, Protocol):
+class TradeGateway(TradeLookup, Protocol):
+    """What the order process needs of a provider (the order activities)."""
+
+    async def precreate(
+        self, *, order_no: str, channel: str, amount_cents: int, subject: str, expires_at: str
+    ) -> Trade: ...
+
+
+class BillGateway(TradeLookup, Protocol):
+    """What the daily reconciliation needs of a provider: its bills and the trades they name."""
+
+    async def bill(self, *, channel: str, day: str) -> list[BillEntry]:
+        """The channel's bill of one Beijing day (YYYY-MM-DD)."""
+        ...
+
+
+class PaymentGateway(TradeGateway, BillGateway, Protocol):
     """A provider as the whole platform sees it: trades, notifications and bills."""
 
     def verify_notification(self, channel: str, headers: Mapping[str, str], body: bytes) -> PaymentNotice:
         """The provider's asynchronous notification as received: refuses anything not genuine."""
-        ...
-
-    async def bill(self, *, channel: str, day: str) -> list[BillEntry]:
-        """The channel's bill of one Beijing day (YYYY-MM-DD)."""
         ...
 
 

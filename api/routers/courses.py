@@ -5,6 +5,7 @@ List, create and edit a course, its chapters (add with courseware, reorder, dele
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -35,6 +36,7 @@ from api.pages import optional_int
 from api.templating import redirect, render
 from db.models.catalog import Course
 from db.models.users import Role, User
+from domain.courses import CourseForm as ValidCourseForm
 from domain.courses import (
     CourseState,
     expected_seconds,
@@ -51,26 +53,46 @@ CourseAdmin = Annotated[User, Depends(require_role(Role.COURSE_ADMIN))]
 SUBJECTS = [("public", "公共科目"), ("professional", "专业科目")]
 
 
-def _form(
-    course_title: str,
-    category_id: str,
-    major_id: str,
-    subject_category: str,
-    hours: str,
-    price: str,
-    description: str,
-    teacher: str,
-):
-    return validate_course_form(
-        title=course_title,
-        category_id=optional_int(category_id),
-        major_id=optional_int(major_id),
-        subject_category=subject_category,
-        hours=hours,
-        price=price,
-        description=description,
-        teacher=teacher,
-    )
+@dataclass(frozen=True)
+class CourseFields:
+    """The course form as posted: 新建课程 and 保存 send the same fields."""
+
+    course_title: str
+    category_id: str
+    major_id: str
+    subject_category: str
+    hours: str
+    price: str
+    description: str
+    teacher: str
+
+    def checked(self) -> ValidCourseForm:
+        return validate_course_form(
+            title=self.course_title,
+            category_id=optional_int(self.category_id),
+            major_id=optional_int(self.major_id),
+            subject_category=self.subject_category,
+            hours=self.hours,
+            price=self.price,
+            description=self.description,
+            teacher=self.teacher,
+        )
+
+
+def course_fields(
+    course_title: Annotated[str, Form()] = "",
+    category_id: Annotated[str, Form()] = "",
+    major_id: Annotated[str, Form()] = "",
+    subject_category: Annotated[str, Form()] = "",
+    hours: Annotated[str, Form()] = "",
+    price: Annotated[str, Form()] = "",
+    description: Annotated[str, Form()] = "",
+    teacher: Annotated[str, Form()] = "",
+) -> CourseFields:
+    return CourseFields(course_title, category_id, major_id, subject_category, hours, price, description, teacher)
+
+
+PostedCourse = Annotated[CourseFields, Depends(course_fields)]
 
 
 @router.get(BASE, response_class=HTMLResponse)
@@ -95,16 +117,9 @@ async def create(
     request: Request,
     user: CourseAdmin,
     session: SessionDep,
-    course_title: Annotated[str, Form()] = "",
-    category_id: Annotated[str, Form()] = "",
-    major_id: Annotated[str, Form()] = "",
-    subject_category: Annotated[str, Form()] = "",
-    hours: Annotated[str, Form()] = "",
-    price: Annotated[str, Form()] = "",
-    description: Annotated[str, Form()] = "",
-    teacher: Annotated[str, Form()] = "",
+    fields: PostedCourse,
 ) -> Response:
-    form = _form(course_title, category_id, major_id, subject_category, hours, price, description, teacher)
+    form = fields.checked()
     course = await create_course(session, user, form)
     return redirect(request, f"{BASE}/{course.id}")
 
@@ -147,17 +162,10 @@ async def save(
     request: Request,
     user: CourseAdmin,
     session: SessionDep,
-    course_title: Annotated[str, Form()] = "",
-    category_id: Annotated[str, Form()] = "",
-    major_id: Annotated[str, Form()] = "",
-    subject_category: Annotated[str, Form()] = "",
-    hours: Annotated[str, Form()] = "",
-    price: Annotated[str, Form()] = "",
-    description: Annotated[str, Form()] = "",
-    teacher: Annotated[str, Form()] = "",
+    fields: PostedCourse,
 ) -> Response:
     course = await own_course(session, user, course_id)
-    form = _form(course_title, category_id, major_id, subject_category, hours, price, description, teacher)
+    form = fields.checked()
     await update_course(session, user, course, form)
     return redirect(request, f"{BASE}/{course.id}?saved=1")
 

@@ -66,13 +66,6 @@ class FakeProvider:
             self.refunds.append((trade_no, refund_no, amount_cents))
         return RefundReceipt(refund_no, trade_no, amount_cents, datetime.now(UTC).isoformat())
 
-    # not used by the reconciliation
-    async def precreate(self, **kwargs: object) -> Trade:
-        raise NotImplementedError
-
-    def verify_notification(self, channel: str, headers: object, body: bytes) -> object:
-        raise NotImplementedError
-
 
 @workflow.defn(name="OrderWorkflow", sandboxed=False)
 class FakeOrderWorkflow:
@@ -115,7 +108,7 @@ async def rig(time_env: WorkflowEnvironment, sessionmaker: async_sessionmaker[As
         task_queue=QUEUE,
         workflows=[ReconciliationWorkflow, FakeOrderWorkflow],
         activities=[
-            *ReconciliationActivities(sessionmaker, provider).all(),  # type: ignore[arg-type]
+            *ReconciliationActivities(sessionmaker, provider).all(),
             *TaskActivities(sessionmaker).all(),
         ],
     )
