@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event
+from sqlalchemy import CursorResult, DateTime, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -44,13 +44,20 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime()}
 
 
+def rows_changed(result: Any) -> int:
+    """How many rows an UPDATE or DELETE changed (SQLAlchemy types `execute` results generically)."""
+    return cast(CursorResult[Any], result).rowcount
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        # as many connections as on PostgreSQL: a burst of requests (all clients retrying after a
+        # restart) must not wait on the pool while the worker calls back into this process
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=20, max_overflow=20, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True, **kwargs)

@@ -18,12 +18,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
-from db.base import utcnow
+from db.base import rows_changed, utcnow
 from db.models.paysim import SimNotification
 from gateways.factory import build_gateway
 from gateways.paysim_keys import load_sim_keys
 from gateways.paysim_wire import AlipayWire, Notification, WechatWire
-from gateways.simulator import SimulatorGateway, rows_changed
+from gateways.simulator import SimulatorGateway
 
 log = logging.getLogger(__name__)
 

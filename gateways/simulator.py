@@ -19,14 +19,13 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import UTC, datetime
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, case, select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
-from db.base import utcnow
+from db.base import rows_changed, utcnow
 from db.models.paysim import SimNotification, SimRefund, SimTrade, SimTradeState
 from gateways.payment import (
     PaymentGatewayError,
@@ -69,10 +68,6 @@ def _digits(n: int) -> str:
 def _parse_time(value: str) -> datetime:
     parsed = datetime.fromisoformat(value)
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def rows_changed(result: Any) -> int:
-    return cast(CursorResult[Any], result).rowcount
 
 
 class SimulatorGateway:

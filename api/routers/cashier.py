@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import CurrentTrainee, SessionDep, TemporalDep
+from api.deps import CurrentTrainee, SessionDep, TemporalDep, release
 from api.orders_service import own_order
 from api.templating import render
 from db.models.catalog import School
@@ -41,6 +41,9 @@ async def next_step(
 ) -> Response:
     order = await own_order(session, user, order_no)
     validate_channel(channel)
+    # no connection held while the workflow opens the trade: the embedded simulator that answers
+    # the precreate is served by this same process and needs one
+    await release(session)
     view = await client.get_workflow_handle(order_workflow_id(order_no)).execute_update(
         OrderWorkflow.open_trade, channel
     )

@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import CurrentStaff, SessionDep, SettingsDep, TemporalDep
+from api.deps import release as release_connection
 from api.inbox_kinds import kind_templates, load_submission
 from api.pages import page_numbers
 from api.templating import SHANGHAI, is_htmx, render
@@ -339,6 +340,7 @@ async def decide(
         raise DomainError("TaskClaimedByOther")
     decision = decision_from_form(await request.form(), task.id, user.id)
     # the workflow's validator refuses a decided task or a rejection without reason (-> #flash)
+    await release_connection(session)  # no connection held while the workflow decides
     try:
         await client.get_workflow_handle(task.workflow_id).execute_update("decide", decision, result_type=str)
     except RPCError as err:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep
+from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep, release
 from api.invoices_service import apply_personal_invoice, count_paid_orders, order_rows
 from api.pages import PAGE_SIZE, page_numbers, trainee_context
 from api.templating import redirect, render
@@ -126,6 +126,7 @@ async def cancel_application(
     application_no: str, request: Request, user: CurrentTrainee, session: SessionDep, client: TemporalDep
 ) -> Response:
     await own_application(session, user, application_no)
+    await release(session)  # no connection held while the workflow answers
     handle = client.get_workflow_handle(personal_invoice_workflow_id(application_no))
     try:
         await handle.execute_update(PersonalInvoiceWorkflow.cancel)

@@ -65,6 +65,7 @@ async def cancel_order(
     order_no: str, request: Request, user: CurrentTrainee, session: SessionDep, client: TemporalDep
 ) -> Response:
     await own_order(session, user, order_no)
+    await release(session)  # the close at the (embedded) provider needs a connection of this process
     await client.get_workflow_handle(order_workflow_id(order_no)).execute_update(OrderWorkflow.cancel)
     return redirect(request, f"/orders/{order_no}")
 

@@ -145,7 +145,9 @@ async def withdraw(client: httpx.AsyncClient, enrollment_id: int, journal: Journ
 @pytest_asyncio.fixture(scope="module")
 async def stack() -> AsyncIterator[Stack]:
     # SQLite by default; FAULTS_DATABASE_URL=postgresql://.../<a database of its own> for PostgreSQL
-    async with running_stack(os.environ.get("FAULTS_DATABASE_URL"), temporal_file=True) as s:
+    async with running_stack(
+        os.environ.get("FAULTS_DATABASE_URL"), keep=bool(os.environ.get("FAULTS_KEEP")), temporal_file=True
+    ) as s:
         yield s
 
 
