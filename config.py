@@ -73,9 +73,13 @@ class Settings(BaseSettings):
     captcha_timeout_seconds: int = 90
     captcha_max_wrong: int = 3
     idle_end_seconds: int = 300
-    # Study projection (我的课程 progress) is written after this much new credit, on every chapter
-    # completion and at session end; live positions come from the workflow itself.
+    # Kept for study runs from before the ledger; the projection (我的课程 progress) is now written
+    # at every session's end, and a live session's credit comes from the ledger (docs/STUDY.md).
     study_flush_seconds: int = 300
+    # the web's sweeper: ends sessions past their deadline, re-sends reports the workflow missed
+    study_sweep_seconds: float = 10
+    # the workflow asks the ledger itself when no report of an open session came for this long
+    study_backstop_seconds: int = 3600
     # A study run continues as new after a session once its history has this many events.
     study_continue_after_events: int = 1000
     # Exposes the expected captcha answer to browser tests. Never on in a normal run.

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.orders import record_refund
+from db import study_ledger
 from db.base import utcnow
 from db.models.orders import Enrollment, EnrollmentStatus, Order
 from db.models.study import ActiveStudy, ChapterProgress
@@ -24,12 +25,14 @@ from domain.orders import RefundRequest
 from domain.study import (
     ClaimResult,
     ClaimStudy,
+    EndLedgerSession,
     ProgressRecord,
     SwapCourse,
     SwapResult,
     WithdrawResult,
     withdraw_refund_no,
 )
+from domain.study_ledger import SessionPlan, SessionReport, end, expire, open_live, report_of
 
 
 def _at(ts: float) -> datetime:
@@ -116,6 +119,34 @@ class StudyActivities:
             # a duplicate attempt that inserted the same chapter rows first fails here; its retry updates
             await session.commit()
 
+    @activity.defn(name="study.open_ledger")
+    async def open_ledger(self, plan: SessionPlan) -> None:
+        """Puts the new session's plan into the enrollment's ledger row, where heartbeats advance it.
+        Whatever the row held is over (the workflow took its outcome first); a retry writes the
+        same plan again."""
+        async with self.sessionmaker() as session:
+            await study_ledger.replace(session, open_live(plan))
+            await session.commit()
+
+    @activity.defn(name="study.end_ledger_session")
+    async def end_ledger_session(self, req: EndLedgerSession) -> SessionReport | None:
+        """Ends the session in the ledger (if it is still the row's and still live) and gives back its
+        outcome; None when the row holds no such session. Ending an ended one only reads it; with
+        ``force`` off (the backstop) a session whose deadline has not passed plays on."""
+        async with self.sessionmaker() as session:
+            for _ in range(5):  # a heartbeat may write between the read and the write: read again
+                row = await study_ledger.read(session, req.enrollment_id)
+                if row is None or row.live.plan.session_id != req.session_id:
+                    return None
+                ended = end(row.live, req.reason, req.at) if req.force else expire(row.live, req.at).live
+                if ended is row.live or await study_ledger.write(
+                    session, req.enrollment_id, row.version, ended, report_due=False
+                ):
+                    await session.commit()
+                    return report_of(ended)
+                await session.rollback()
+        raise RuntimeError(f"ledger row of enrollment {req.enrollment_id} kept changing")  # retried
+
     @activity.defn(name="study.swap")
     async def swap(self, req: SwapCourse) -> SwapResult:
         """换课: the enrollment now holds the new course, if it is still unstudied and the trainee does
@@ -189,4 +220,4 @@ class StudyActivities:
         return result
 
     def all(self) -> list[Callable[..., Any]]:
-        return [self.claim, self.record_progress, self.swap, self.withdraw]
+        return [self.claim, self.record_progress, self.open_ledger, self.end_ledger_session, self.swap, self.withdraw]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from api.limits import check_input_limits
 from api.metrics import MetricsMiddleware
 from api.security import CSRFCookieMiddleware, csrf_protect
 from api.settlements import Settlements
+from api.study_ledger import StudySweeper
 from config import Settings, get_settings
 from core.temporal_client import connect
 from db.base import make_engine, make_sessionmaker
@@ -23,6 +25,21 @@ from gateways.notifier import start_notifier
 from runtime import tune_gc
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
+
+
+def start_sweeper(app: FastAPI) -> Callable[[], Awaitable[None]]:
+    """The study ledger's sweeper as a task of this process; returns its stop."""
+    settings: Settings = app.state.settings
+    sweeper = StudySweeper(app.state.sessionmaker, app.state.temporal, settings.study_sweep_seconds)
+    app.state.study_sweeper = sweeper
+    stop = asyncio.Event()
+    task = asyncio.create_task(sweeper.run_forever(stop))
+
+    async def stopper() -> None:
+        stop.set()
+        await task
+
+    return stopper
 
 
 def create_app(settings: Settings | None = None, temporal_client: Client | None = None) -> FastAPI:
@@ -36,8 +53,10 @@ def create_app(settings: Settings | None = None, temporal_client: Client | None 
         app.state.temporal = temporal_client or await connect(settings)
         app.state.settlements = Settlements()  # wakes pay pages waiting for their order's payment
         stop_notifier = start_notifier(app)  # the payment simulator's notification sender
+        stop_sweeper = start_sweeper(app)  # study sessions past their deadline; reports not yet heard
         tune_gc()
         yield
+        await stop_sweeper()
         await stop_notifier()
         await engine.dispose()
 

@@ -25,6 +25,7 @@ from temporalio.service import RPCError
 
 from api import temporal
 from api.deps import release
+from api.study_ledger import with_live_credit
 from config import Settings
 from db.models.catalog import Course
 from db.models.orders import Enrollment, EnrollmentStatus
@@ -39,6 +40,7 @@ from domain.study import (
     StudyInput,
     StudyProgress,
     StudyRules,
+    StudyState,
     StudyStatus,
     chapter_done,
 )
@@ -59,6 +61,7 @@ def rules_from(settings: Settings) -> StudyRules:
         captcha_max_wrong=settings.captcha_max_wrong,
         idle_end_seconds=settings.idle_end_seconds,
         flush_seconds=settings.study_flush_seconds,
+        backstop_seconds=settings.study_backstop_seconds,
         continue_after_events=settings.study_continue_after_events,
     )
 
@@ -103,8 +106,31 @@ async def check_one_course(session: AsyncSession, trainee_id: int, enrollment_id
         raise DomainError("OneCourseAtATime")
 
 
+async def projected_state(session: AsyncSession, enrollment: Enrollment) -> StudyState | None:
+    """What the projection knows of an enrollment's study, for a workflow started after an earlier
+    run was terminated (the upgrade to the ledger, docs/STUDY.md): its credit and its slot."""
+    if enrollment.status == EnrollmentStatus.NOT_STARTED:
+        return None
+    rows = {
+        row.chapter_id: row.credited_seconds
+        for row in (
+            await session.scalars(select(ChapterProgress).where(ChapterProgress.enrollment_id == enrollment.id))
+        ).all()
+    }
+    holder = await session.scalar(
+        select(ActiveStudy.enrollment_id).where(ActiveStudy.trainee_id == enrollment.trainee_id)
+    )
+    ref = course_ref(enrollment.course)
+    return StudyState(
+        status=StudyStatus.STUDYING,
+        course=ref,
+        credited=[float(rows.get(c.chapter_id, 0)) for c in ref.chapters],
+        claimed=holder == enrollment.id,
+    )
+
+
 def start_operation(
-    settings: Settings, enrollment: Enrollment, trainee_name: str = ""
+    settings: Settings, enrollment: Enrollment, trainee_name: str = "", state: StudyState | None = None
 ) -> WithStartWorkflowOperation[Any, Any]:
     """A fresh start operation for each call (they are single-use)."""
     return temporal.start_operation(
@@ -118,12 +144,14 @@ def start_operation(
             rules=rules_from(settings),
             trainee_name=trainee_name,
             course_title=enrollment.course.title,
+            state=state,
         ),
         id=study_workflow_id(enrollment.id),
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        # a finished study (completed or withdrawn) never starts again from zero
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        # a finished study (completed or withdrawn) never starts again; a terminated one (the upgrade
+        # to the ledger) starts again from the projection
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(BUSINESS_KEY, study_workflow_id(enrollment.id)),
@@ -145,7 +173,7 @@ async def update_with_start(
     trainee_name: str = "",
 ) -> Any:
     """Sends ``update`` to the enrollment's study workflow, starting it on the first call."""
-    operation = start_operation(settings, enrollment, trainee_name)
+    operation = start_operation(settings, enrollment, trainee_name, await projected_state(session, enrollment))
     await release(session)
     try:
         return await asyncio.wait_for(
@@ -169,7 +197,7 @@ async def progress(client: Client, session: AsyncSession, enrollment: Enrollment
         try:
             handle = client.get_workflow_handle(study_workflow_id(enrollment.id))
             live: StudyProgress = await handle.query(StudyWorkflow.progress)
-            return live
+            return await with_live_credit(session, enrollment.id, live)
         except (RPCError, WorkflowQueryFailedError):
             pass  # never started (or just closed): the projection is all there is
     return await projected_progress(session, enrollment)

@@ -27,7 +27,7 @@ MESSAGES: dict[str, str] = {
     "CaptchaWrong": "验证码错误，请重新输入",
     "CaptchaTimeout": "验证码超时未输入，已退出播放，请重新打开学习",
     "SessionEnded": "学习会话已结束，请重新打开学习",
-    "SessionReplaced": "该课程已在其他页面打开学习，本页面已停止播放",
+    "SessionReplaced": "您已在其他页面或设备上继续学习，本页面已停止播放",
     "CaptchaTooManyWrong": "验证码连续输入错误次数过多，已退出播放，请重新打开学习",
     "ChapterDone": "本章节已学完，请学习下一章节",
     "CourseCompleted": "该课程已全部学完",

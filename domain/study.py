@@ -20,6 +20,7 @@ from domain.errors import DomainError
 #: Digits and uppercase letters without the look-alikes 0/O, 1/I/L (as media/captcha_image.py).
 CAPTCHA_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CAPTCHA_LENGTH = 4
+MAX_PLANNED_CAPTCHAS = 200  # a bound on one session's plan, whatever the settings
 
 
 class StudyStatus:
@@ -39,6 +40,7 @@ class EndReason:
     CAPTCHA_WRONG = "captcha_wrong"
     REPLACED = "replaced"  # the chapter (or another) was opened again, e.g. in a second tab
     CHAPTER_DONE = "chapter_done"
+    PAGE_CLOSED = "page_closed"  # the player's page was closed (its last heartbeat said so)
 
     CODES = {
         IDLE: "SessionEnded",
@@ -46,6 +48,7 @@ class EndReason:
         CAPTCHA_WRONG: "CaptchaTooManyWrong",
         REPLACED: "SessionReplaced",
         CHAPTER_DONE: "SessionEnded",
+        PAGE_CLOSED: "SessionEnded",
     }
 
 
@@ -86,30 +89,24 @@ class StudyRules:
     captcha_timeout_seconds: float = 90
     captcha_max_wrong: int = 3
     idle_end_seconds: float = 300
-    # projection writes: after this much new credit (and on every chapter completion / session end)
+    # no report of an open session for this long: the workflow asks the ledger itself
+    backstop_seconds: float = 3600
+    # kept for runs started before the ledger (projection writes now happen at every session end)
     flush_seconds: float = 300
     # a run continues as new after a session ends once its history is this long (or when suggested)
     continue_after_events: int = 1000
 
 
 @dataclass
-class Captcha:
-    text: str
-    serial: int  # changes with every new image, so the browser never shows a cached one
-    issued_at: float
-    deadline: float
-    wrong: int = 0
-
-
-@dataclass
 class Session:
+    """A session the workflow opened; its running state lives in the ledger (domain/study_ledger.py)."""
+
     session_id: str
     chapter_index: int
     opened_at: float
-    last_beat_at: float  # the last accepted heartbeat: credit is measured from here
-    last_seen_at: float  # any heartbeat: the idle end is measured from here
-    slack: float  # what is left of the tolerance budget
-    captcha: Captcha | None = None
+    start_credit: float  # the chapter's credit when it opened: a report may add only the clock's time
+    captcha_at: list[float]  # the plan's captcha moments (chapter positions)
+    backstop_at: float  # no report by then: the workflow asks the ledger
 
 
 @dataclass
@@ -122,7 +119,7 @@ class StudyState:
     claimed: bool = False  # the trainee's one-course slot is ours (db: active_study)
     # playback seconds left before the next check: None until the first session draws it; 0 = due
     until_captcha: float | None = None
-    captcha_serial: int = 0
+    captcha_serial: int = 0  # captcha image serials handed out so far
     session: Session | None = None
     ended: dict[str, str] = field(default_factory=dict)  # recent session id -> end reason
     completion_recorded: bool = False
@@ -153,20 +150,6 @@ class OpenSession:
 
 
 @dataclass
-class Heartbeat:
-    trainee_id: int
-    session_id: str
-    position: float  # seconds into the chapter the player claims to have reached
-
-
-@dataclass
-class CaptchaAnswer:
-    trainee_id: int
-    session_id: str
-    answer: str
-
-
-@dataclass
 class SwapRequest:
     trainee_id: int
     course: CourseRef
@@ -192,6 +175,14 @@ class SessionView:
     check_in: float | None = None  # playback seconds until the next captcha (send a heartbeat then)
     ended: str | None = None  # refusal code when the session is over (CaptchaTooManyWrong, ...)
     wrong: bool = False  # the last captcha answer was wrong (a new image is pending)
+    paused: bool = False  # the page is hidden: playback paused, nothing accrues
+
+
+@dataclass
+class ReportAnswer:
+    """The workflow's answer to a session's report: the course is complete (and shows so)."""
+
+    course_done: bool
 
 
 @dataclass
@@ -248,6 +239,18 @@ class ProgressRecord:
     chapters: list[ChapterCredit]
     completed_at: float | None = None  # set once: the course is complete (projection + slot release)
     trainee_id: int = 0
+
+
+@dataclass
+class EndLedgerSession:
+    """The workflow ends a session in the ledger itself: a takeover by a new session, or a backstop
+    when no report came (the ledger gives back the session's outcome)."""
+
+    enrollment_id: int
+    session_id: str
+    reason: str  # EndReason
+    at: float
+    force: bool = True  # False (the backstop): end it only if its own deadline has passed
 
 
 @dataclass
@@ -342,6 +345,38 @@ def next_captcha_in(rnd: random.Random, rules: StudyRules) -> float:
     """Playback seconds until the next check, drawn uniformly from the configured interval."""
     low, high = sorted((rules.captcha_min_seconds, rules.captcha_max_seconds))
     return rnd.uniform(low, high)
+
+
+def captcha_moments(
+    rnd: random.Random, start: float, first_in: float | None, duration: int, rules: StudyRules
+) -> list[float]:
+    """A session's captcha moments (chapter positions) from ``start``: the first after ``first_in``
+    seconds of playback (drawn when None; at once when 0), then one every 10-20 minutes, up to the
+    first one beyond the chapter's end (what is left of it carries over to the next chapter)."""
+    at = start + (next_captcha_in(rnd, rules) if first_in is None else max(first_in, 0.0))
+    moments = [at]
+    while moments[-1] < duration and len(moments) < MAX_PLANNED_CAPTCHAS:
+        moments.append(moments[-1] + max(next_captcha_in(rnd, rules), 1.0))
+    return moments
+
+
+def captcha_left(captcha_at: list[float], passed: int, credited: float, pending: bool) -> float | None:
+    """Playback left before the next captcha once a session ended: 0 when it ended on one (the next
+    session starts with it); None when the plan ran out (the next session draws afresh)."""
+    if pending:
+        return 0.0
+    if passed < len(captcha_at):
+        return max(captcha_at[passed] - credited, 0.0)
+    return None
+
+
+def accepted_credit(
+    claimed: float, *, start: float, opened_at: float, now: float, tolerance: float, duration: int
+) -> float:
+    """The credit the workflow counts of a session's report: never more than its own clock allows
+    since the session opened (plus the tolerance), never past the chapter, never less than before."""
+    allowed = start + max(now - opened_at, 0.0) + tolerance
+    return max(start, min(claimed, allowed, float(duration)))
 
 
 def captcha_text(rnd: random.Random, length: int = CAPTCHA_LENGTH) -> str:

@@ -1,20 +1,25 @@
 """StudyWorkflow: one enrollment's study, from the first 开始学习 / 换课 / 退课 to completion or withdrawal.
 
 Id ``study-{enrollment_id}``, started lazily by the web layer with update-with-start. It owns the
-enrollment's lifecycle, so every rule is decided here in one place:
+enrollment's lifecycle and decides every rule; the player's heartbeats never reach it:
 
 - ``open_session``: chapters in order; the first session takes the trainee's one-course slot
   (activity ``study.claim``: a conditional INSERT, safe against two tabs and simultaneous requests).
-- ``heartbeat``: credits only wall-clock time (``domain.study.credit_heartbeat``), refuses a seek,
-  stops crediting while a captcha is pending and raises captchas at random playback moments.
-- ``answer_captcha``: right → play on; wrong → new image; too many wrong → the session ends.
-- timers: an unanswered captcha ends the session; so does a player that stopped sending heartbeats.
+  It decides the session's plan (``domain.study_ledger.SessionPlan``: the credit it starts from, the
+  random playback moments of its captchas and their texts, the tolerance and the time limits) and
+  puts it into the live-session ledger (``study.open_ledger``). A session still open there is ended
+  first and its outcome counted: a second tab or device takes over.
+- The web layer advances the ledger on every heartbeat with the plan's rules
+  (``domain/study_ledger.py``) and reports each session's end once: ``report_session`` (Update,
+  when a chapter completes: the page waits for the answer) or ``session_ended`` (Signal, from the
+  web's sweeper: idle end, captcha timeout or too many wrong answers, a closed page). The reported
+  credit is counted only as far as this workflow's own clock allows since the session opened.
+- backstop: a session with no report for ``rules.backstop_seconds`` is read from the ledger.
 - ``swap`` / ``withdraw``: only while unstudied; a withdrawal starts ``RefundWorkflow``.
 - completion: projection, slot release, certificate (``certificates.issue``) and platform-pushed
   hours (``hours.push_platform``).
 
-Projection writes are activities run from the main loop, never on every heartbeat: after
-``rules.flush_seconds`` of new credit, on each chapter completion and at each session end. The
+The projection is written at each session's end (a local activity: one history event). The
 history stays bounded: a run continues as new after a session once it is long (or when suggested).
 """
 
@@ -36,16 +41,14 @@ with workflow.unsafe.imports_passed_through():
     from domain.orders import RefundRequest
     from domain.process_text import refund_text, study_progress, study_text
     from domain.study import (
-        Captcha,
-        CaptchaAnswer,
         ChapterCredit,
         ChapterView,
-        ClaimResult,
         ClaimStudy,
+        EndLedgerSession,
         EndReason,
-        Heartbeat,
         OpenSession,
         ProgressRecord,
+        ReportAnswer,
         Session,
         SessionView,
         StudyInput,
@@ -54,37 +57,35 @@ with workflow.unsafe.imports_passed_through():
         StudyStatus,
         SwapCourse,
         SwapRequest,
-        SwapResult,
         WithdrawRequest,
         WithdrawResult,
-        captcha_matches,
+        accepted_credit,
+        captcha_left,
+        captcha_moments,
         captcha_text,
         chapter_done,
         check_chapter_open,
-        check_position,
         check_swap,
         check_withdraw,
-        credit_heartbeat,
         first_open_chapter,
-        next_captcha_in,
         withdraw_refund_no,
     )
+    from domain.study_ledger import PlannedCaptcha, SessionPlan, SessionReport, open_live, view_of
     from workflows.common import (
-        ACTIVITY_RETRY,
-        ACTIVITY_TIMEOUT,
         BUSINESS_KEY,
         ORDER_NO,
         PROCESS_STATUS,
         SCHOOL_ID,
         TRAINEE_ID,
         refuse,
+        run_step,
         set_status,
         show,
     )
     from workflows.refund import RefundWorkflow, refund_workflow_id
+    from workflows.steps import study as steps
 
-LOCAL_ACTIVITIES = frozenset({"study.claim", "study.swap", "study.withdraw"})
-# how many ended sessions are remembered, so that a late heartbeat learns why its session ended
+# how many ended sessions are remembered, so that a late report of one is recognised
 ENDED_KEPT = 8
 
 
@@ -99,134 +100,108 @@ class StudyWorkflow:
         self.inp = inp
         self.rules = inp.rules
         self.text = study_text(inp)
-        self.s: StudyState = inp.state or StudyState(
+        self.state: StudyState = inp.state or StudyState(
             status=StudyStatus.NOT_STARTED,
             course=inp.course,
             credited=[0.0] * len(inp.course.chapters),
         )
-        # handlers that call activities (open, swap, withdraw) run one at a time
+        # handlers that call activities (open, report, swap, withdraw) run one at a time
         self.lock = asyncio.Lock()
-        self.flush_due = False
-        self.armed: float | None = None  # the deadline the main loop is sleeping toward
+        self.armed: float | None = None  # the backstop the main loop is sleeping toward
 
-    # ---- main loop: timers and projection writes ------------------------------------------------
+    # ---- main loop: the backstop, completion, continue-as-new -----------------------------------
 
     @workflow.run
     async def run(self, inp: StudyInput) -> str:
-        set_status(self.s.status, self.text, self._progress())
+        set_status(self.state.status, self.text, self._progress())
         while True:
             await self._sleep()
-            self._expire_session()
-            if self.flush_due or self._completion_pending():
-                await self._flush()
-            if self.s.status == StudyStatus.COMPLETED and self.s.completion_recorded:
-                await self._after_completion()
-                break
-            if self.s.status == StudyStatus.WITHDRAWN:
+            session = self.state.session
+            if session is not None and self._now() >= session.backstop_at:
+                async with self.lock:
+                    await self._collect(session)
+            if self._finished():
+                if self.state.status == StudyStatus.COMPLETED:
+                    await self._after_completion()
                 break
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if self._should_continue_as_new():
                     workflow.continue_as_new(self._carry())
         await workflow.wait_condition(workflow.all_handlers_finished)
-        return self.s.status
+        return self.state.status
 
     async def _sleep(self) -> None:
-        """Until there is work, or the next deadline (idle end, captcha timeout) passes."""
-        deadline = self._deadline()
-        self.armed = deadline
-        if deadline is None:
+        """Until the study ends, a session opens or ends, or the open session's backstop passes."""
+        session = self.state.session
+        self.armed = session.backstop_at if session else None
+        if self.armed is None:
             await workflow.wait_condition(self._has_work)
             return
-        left = deadline - self._now()
+        left = self.armed - self._now()
         if left <= 0:
             return
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(self._has_work, timeout=timedelta(seconds=left))
 
     def _has_work(self) -> bool:
-        if self.flush_due or self._completion_pending() or self.s.status == StudyStatus.WITHDRAWN:
+        if self._finished():
             return True
-        deadline = self._deadline()
-        # heartbeats move the idle deadline later: that needs no new timer, the old one re-checks
-        return deadline is not None and (self.armed is None or deadline < self.armed - 1e-6)
+        session = self.state.session
+        backstop = session.backstop_at if session else None
+        return backstop != self.armed or self._should_continue_as_new()
 
-    def _deadline(self) -> float | None:
-        session = self.s.session
-        if session is None:
-            return None
-        deadline = session.last_seen_at + self.rules.idle_end_seconds
-        if session.captcha is not None:
-            deadline = min(deadline, session.captcha.deadline)
-        return deadline
+    def _finished(self) -> bool:
+        """Withdrawn, or completed with the completion written (a handler may still be writing it)."""
+        status = self.state.status
+        return status == StudyStatus.WITHDRAWN or (status == StudyStatus.COMPLETED and self.state.completion_recorded)
 
-    def _expire_session(self) -> None:
-        session = self.s.session
-        if session is None:
-            return
-        now = self._now()
-        if session.captcha is not None and now >= session.captcha.deadline:
-            self._end_session(EndReason.CAPTCHA_TIMEOUT)
-        elif now >= session.last_seen_at + self.rules.idle_end_seconds:
-            self._end_session(EndReason.IDLE)
-
-    def _completion_pending(self) -> bool:
-        return self.s.status == StudyStatus.COMPLETED and not self.s.completion_recorded
-
-    async def _flush(self) -> None:
-        """Writes the projection (absolute values: a retried or repeated write is harmless)."""
-        self.flush_due = False
-        completing = self.s.status == StudyStatus.COMPLETED
-        chapters = self.s.course.chapters
-        record = ProgressRecord(
-            enrollment_id=self.inp.enrollment_id,
-            trainee_id=self.inp.trainee_id,
-            credited_seconds=int(self._credited_total()),
-            chapters=[
-                ChapterCredit(c.chapter_id, int(credited), chapter_done(credited, c.duration_seconds))
-                for c, credited in zip(chapters, self.s.credited, strict=True)
-                if credited > 0
-            ],
-            completed_at=self._now() if completing else None,
+    async def _collect(self, session: Session) -> None:
+        """The backstop: no report came, so the ledger is asked whether the session is over."""
+        if self.state.session is not session:
+            return  # reported meanwhile
+        report = await run_step(
+            steps.end_ledger_session,
+            EndLedgerSession(self.inp.enrollment_id, session.session_id, EndReason.IDLE, self._now(), force=False),
+            local=True,
         )
-        await self._act("study.record_progress", record)
-        self.s.flushed_total = float(record.credited_seconds)
-        self.s.flushed_done = sum(1 for c in record.chapters if c.completed)
-        show(self.text, self.s.status, self._progress())
-        if completing:
-            self.s.completion_recorded = True
-            set_status(StudyStatus.COMPLETED, self.text, self._progress())
+        if report is None or report.session_id != session.session_id:
+            self._forget(session, EndReason.IDLE)  # the ledger holds no such session any more
+        elif report.reason:
+            await self._take(report)
+        else:
+            session.backstop_at = self._now() + self.rules.backstop_seconds  # still playing
 
     async def _after_completion(self) -> None:
         eid = self.inp.enrollment_id
         await asyncio.gather(
-            self._act("certificates.issue", CertificateRequest(enrollment_id=eid)),
-            self._act("hours.push_platform", PlatformHours(enrollment_id=eid)),
+            run_step(steps.issue_certificate, CertificateRequest(enrollment_id=eid)),
+            run_step(steps.push_platform_hours, PlatformHours(enrollment_id=eid)),
         )
 
     def _should_continue_as_new(self) -> bool:
-        if self.s.status in StudyStatus.TERMINAL or self.flush_due:
+        if self.state.status in StudyStatus.TERMINAL:
             return False
         info = workflow.info()
         if info.is_continue_as_new_suggested():
             return True
-        return self.s.session is None and info.get_current_history_length() >= self.rules.continue_after_events
+        return self.state.session is None and info.get_current_history_length() >= self.rules.continue_after_events
 
     def _progress(self) -> str:
-        chapters = self.s.course.chapters
-        done = sum(1 for i, c in enumerate(chapters) if chapter_done(self.s.credited[i], c.duration_seconds))
+        chapters = self.state.course.chapters
+        done = sum(1 for i, c in enumerate(chapters) if chapter_done(self.state.credited[i], c.duration_seconds))
         return study_progress(done, len(chapters))
 
     def _carry(self) -> StudyInput:
-        self.s.events_before += workflow.info().get_current_history_length()
+        self.state.events_before += workflow.info().get_current_history_length()
         return StudyInput(
             enrollment_id=self.inp.enrollment_id,
             trainee_id=self.inp.trainee_id,
             school_id=self.inp.school_id,
             training_year=self.inp.training_year,
-            course=self.s.course,
+            course=self.state.course,
             rules=self.rules,
-            state=self.s,
+            state=self.state,
             trainee_name=self.inp.trainee_name,
             course_title=self.inp.course_title,
         )
@@ -236,36 +211,32 @@ class StudyWorkflow:
     @workflow.update
     async def open_session(self, req: OpenSession) -> SessionView:
         async with self.lock:
-            index = self._check_open(req)  # again: a swap or a completion may have happened meanwhile
-            if not self.s.claimed:
-                claim: ClaimResult = await self._act(
-                    "study.claim",
-                    ClaimStudy(self.inp.trainee_id, self.inp.enrollment_id, self._now()),
-                    result_type=ClaimResult,
+            self._check_open(req)  # again: a swap or a completion may have happened meanwhile
+            if not self.state.claimed:
+                claim = await run_step(
+                    steps.claim, ClaimStudy(self.inp.trainee_id, self.inp.enrollment_id, self._now()), local=True
                 )
                 if not claim.ok:
                     raise refuse("OneCourseAtATime")
-                self.s.claimed = True
-                self.s.status = StudyStatus.STUDYING
+                self.state.claimed = True
+                self.state.status = StudyStatus.STUDYING
                 set_status(StudyStatus.STUDYING, self.text, self._progress())
-            if self.s.session is not None:
-                self._end_session(EndReason.REPLACED)
-            now = self._now()
-            session = Session(
-                session_id=str(workflow.uuid4()),
+            previous = self.state.session
+            if previous is not None:
+                # another tab or device, or a session whose end is not reported yet: it ends here
+                await self._collect_replaced(previous)
+            index = self._check_open(req)  # the previous session may just have completed the chapter
+            plan = self._plan(index)
+            await run_step(steps.open_ledger, plan, local=True)
+            self.state.session = Session(
+                session_id=plan.session_id,
                 chapter_index=index,
-                opened_at=now,
-                last_beat_at=now,
-                last_seen_at=now,
-                slack=self.rules.heartbeat_tolerance_seconds,
+                opened_at=plan.opened_at,
+                start_credit=plan.credited,
+                captcha_at=[c.at for c in plan.captchas],
+                backstop_at=plan.opened_at + self.rules.backstop_seconds,
             )
-            self.s.session = session
-            if self.s.until_captcha is None:
-                self.s.until_captcha = next_captcha_in(workflow.random(), self.rules)
-            elif self.s.until_captcha <= 0:
-                # the last session ended on a captcha: the next one starts with one (manual: 后面正确输入验证码即可)
-                self._raise_captcha(session, now)
-            return self._view(session)
+            return view_of(open_live(plan), plan.opened_at)
 
     @open_session.validator
     def _validate_open(self, req: OpenSession) -> None:
@@ -274,113 +245,129 @@ class StudyWorkflow:
     def _check_open(self, req: OpenSession) -> int:
         self._check_owner(req.trainee_id)
         self._check_not_terminal()
-        index = next((i for i, c in enumerate(self.s.course.chapters) if c.chapter_id == req.chapter_id), None)
-        self._domain(check_chapter_open, index, self.s.credited, self.s.course.chapters)
+        chapters = self.state.course.chapters
+        index = next((i for i, c in enumerate(chapters) if c.chapter_id == req.chapter_id), None)
+        self._domain(check_chapter_open, index, self.state.credited, chapters)
         assert index is not None
         return index
 
-    # ---- heartbeats -----------------------------------------------------------------------------
+    async def _collect_replaced(self, previous: Session) -> None:
+        report = await run_step(
+            steps.end_ledger_session,
+            EndLedgerSession(self.inp.enrollment_id, previous.session_id, EndReason.REPLACED, self._now()),
+            local=True,
+        )
+        if report is not None and report.session_id == previous.session_id:
+            await self._take(report)
+        else:
+            self._forget(previous, EndReason.REPLACED)
 
-    @workflow.update
-    async def heartbeat(self, beat: Heartbeat) -> SessionView:
-        session = self._live_session(beat.session_id)
-        now = self._now()
-        session.last_seen_at = now
-        if session.captcha is not None:
-            return self._view(session)  # nothing is credited while a captcha waits
-        index = session.chapter_index
-        duration = self.s.course.chapters[index].duration_seconds
-        credited = self.s.credited[index]
-        credit = self._domain(
-            credit_heartbeat,
+    def _plan(self, index: int) -> SessionPlan:
+        """The session's plan: where it starts, when its captchas come and what they show."""
+        rules, chapter = self.rules, self.state.course.chapters[index]
+        credited, now = self.state.credited[index], self._now()
+        rnd = workflow.random()
+        moments = captcha_moments(rnd, credited, self.state.until_captcha, chapter.duration_seconds, rules)
+        wrong_allowed = max(rules.captcha_max_wrong, 1)
+        captchas = [PlannedCaptcha(at, [captcha_text(rnd) for _ in range(wrong_allowed)]) for at in moments]
+        serial_base = self.state.captcha_serial
+        self.state.captcha_serial += len(captchas) * (wrong_allowed + 1)
+        return SessionPlan(
+            session_id=str(workflow.uuid4()),
+            enrollment_id=self.inp.enrollment_id,
+            trainee_id=self.inp.trainee_id,
+            chapter_id=chapter.chapter_id,
+            duration=chapter.duration_seconds,
             credited=credited,
-            claimed=beat.position,
-            elapsed=now - session.last_beat_at,
-            slack=session.slack,
-            tolerance=self.rules.heartbeat_tolerance_seconds,
-            remaining=duration - credited,
-            until_captcha=self.s.until_captcha,
+            opened_at=now,
+            captchas=captchas,
+            tolerance=rules.heartbeat_tolerance_seconds,
+            captcha_timeout=rules.captcha_timeout_seconds,
+            captcha_max_wrong=wrong_allowed,
+            idle_end=rules.idle_end_seconds,
+            serial_base=serial_base,
         )
-        self.s.credited[index] = credited + credit.gain
-        if self.s.until_captcha is not None:
-            self.s.until_captcha -= credit.gain
-        session.slack = credit.slack
-        session.last_beat_at = now
-        if chapter_done(self.s.credited[index], duration):
-            return await self._chapter_completed(session, index)
-        if self.s.until_captcha is not None and self.s.until_captcha <= 1e-6:
-            self._raise_captcha(session, now)
-        if self._credited_total() - self.s.flushed_total >= self.rules.flush_seconds:
-            self.flush_due = True
-        return self._view(session)
 
-    @heartbeat.validator
-    def _validate_heartbeat(self, beat: Heartbeat) -> None:
-        session = self._live_session(beat.session_id, check_owner=beat.trainee_id)
-        if session.captcha is None:
-            self._domain(
-                check_position,
-                credited=self.s.credited[session.chapter_index],
-                claimed=beat.position,
-                elapsed=self._now() - session.last_beat_at,
-                slack=session.slack,
-            )
-
-    async def _chapter_completed(self, session: Session, index: int) -> SessionView:
-        self.s.credited[index] = float(self.s.course.chapters[index].duration_seconds)
-        self._end_session(EndReason.CHAPTER_DONE)
-        self.flush_due = True
-        view = self._view(session, ended=None)
-        view.chapter_done = True
-        if first_open_chapter(self.s.credited, self.s.course.chapters) is None:
-            self.s.status = StudyStatus.COMPLETED
-            # answer once the course shows as completed in 我的课程 (the main loop writes it)
-            await workflow.wait_condition(lambda: self.s.completion_recorded)
-            view.course_done = True
-        return view
-
-    # ---- captcha --------------------------------------------------------------------------------
+    # ---- a session's end, reported by the web layer ---------------------------------------------
 
     @workflow.update
-    async def answer_captcha(self, answer: CaptchaAnswer) -> SessionView:
-        session = self._live_session(answer.session_id)
-        now = self._now()
-        session.last_seen_at = now
-        captcha = session.captcha
-        if captcha is None:
-            return self._view(session)
-        if captcha_matches(captcha.text, answer.answer):
-            session.captcha = None
-            session.last_beat_at = now  # the time spent on the captcha is not study time
-            session.slack = self.rules.heartbeat_tolerance_seconds
-            self.s.until_captcha = next_captcha_in(workflow.random(), self.rules)
-            return self._view(session)
-        captcha.wrong += 1
-        if captcha.wrong >= self.rules.captcha_max_wrong:
-            self._end_session(EndReason.CAPTCHA_WRONG)
-            return self._view(session, ended=EndReason.CODES[EndReason.CAPTCHA_WRONG])
-        self.s.captcha_serial += 1
-        captcha.text = captcha_text(workflow.random())
-        captcha.serial = self.s.captcha_serial
-        captcha.issued_at = now
-        captcha.deadline = now + self.rules.captcha_timeout_seconds
-        view = self._view(session)
-        view.wrong = True
-        return view
+    async def report_session(self, report: SessionReport) -> ReportAnswer:
+        """A chapter completed (the page waits: it shows 本章节已学完 or the whole course done)."""
+        async with self.lock:
+            session = self.state.session
+            if session is not None and session.session_id == report.session_id:
+                await self._take(report)
+            if self.state.status == StudyStatus.COMPLETED:
+                # answer once the course shows as completed in 我的课程
+                await workflow.wait_condition(lambda: self.state.completion_recorded)
+            return ReportAnswer(course_done=self.state.status == StudyStatus.COMPLETED)
 
-    @answer_captcha.validator
-    def _validate_answer(self, answer: CaptchaAnswer) -> None:
-        self._live_session(answer.session_id, check_owner=answer.trainee_id)
+    @report_session.validator
+    def _validate_report(self, report: SessionReport) -> None:
+        if not report.session_id or not report.reason:
+            raise refuse("NotFound")
 
-    def _raise_captcha(self, session: Session, now: float) -> None:
-        self.s.captcha_serial += 1
-        session.captcha = Captcha(
-            text=captcha_text(workflow.random()),
-            serial=self.s.captcha_serial,
-            issued_at=now,
-            deadline=now + self.rules.captcha_timeout_seconds,
+    @workflow.signal
+    async def session_ended(self, report: SessionReport) -> None:
+        """A session ended in the ledger (idle, captcha, closed page), or a report the page could not
+        deliver: the web's sweeper sends it, again until it is heard; a repeat changes nothing."""
+        async with self.lock:
+            session = self.state.session
+            if session is not None and session.session_id == report.session_id:
+                await self._take(report)
+
+    async def _take(self, report: SessionReport) -> None:
+        """Counts a session's outcome (within this workflow's clock) and writes the projection."""
+        session = self.state.session
+        assert session is not None and session.session_id == report.session_id
+        index = session.chapter_index
+        duration = self.state.course.chapters[index].duration_seconds
+        credit = accepted_credit(
+            report.credited,
+            start=session.start_credit,
+            opened_at=session.opened_at,
+            now=self._now(),
+            tolerance=self.rules.heartbeat_tolerance_seconds,
+            duration=duration,
         )
-        self.s.until_captcha = 0.0
+        self.state.credited[index] = max(self.state.credited[index], credit)
+        self.state.until_captcha = captcha_left(
+            session.captcha_at, report.passed, self.state.credited[index], report.captcha_pending
+        )
+        self._forget(session, report.reason)
+        if first_open_chapter(self.state.credited, self.state.course.chapters) is None:
+            self.state.status = StudyStatus.COMPLETED
+        await self._flush()
+
+    def _forget(self, session: Session, reason: str) -> None:
+        self.state.ended[session.session_id] = reason
+        while len(self.state.ended) > ENDED_KEPT:
+            del self.state.ended[next(iter(self.state.ended))]
+        if self.state.session is session:
+            self.state.session = None
+
+    async def _flush(self) -> None:
+        """Writes the projection (absolute values: a retried or repeated write is harmless)."""
+        completing = self.state.status == StudyStatus.COMPLETED
+        chapters = self.state.course.chapters
+        record = ProgressRecord(
+            enrollment_id=self.inp.enrollment_id,
+            trainee_id=self.inp.trainee_id,
+            credited_seconds=int(self._credited_total()),
+            chapters=[
+                ChapterCredit(c.chapter_id, int(credited), chapter_done(credited, c.duration_seconds))
+                for c, credited in zip(chapters, self.state.credited, strict=True)
+                if credited > 0
+            ],
+            completed_at=self._now() if completing else None,
+        )
+        await run_step(steps.record_progress, record, local=True)
+        self.state.flushed_total = float(record.credited_seconds)
+        self.state.flushed_done = sum(1 for c in record.chapters if c.completed)
+        show(self.text, self.state.status, self._progress())
+        if completing:
+            self.state.completion_recorded = True
+            set_status(StudyStatus.COMPLETED, self.text, self._progress())
 
     # ---- swap and withdraw ----------------------------------------------------------------------
 
@@ -388,17 +375,17 @@ class StudyWorkflow:
     async def swap(self, req: SwapRequest) -> str:
         async with self.lock:
             self._check_swap(req)
-            old = self.s.course
-            result: SwapResult = await self._act(
-                "study.swap",
+            old = self.state.course
+            result = await run_step(
+                steps.swap,
                 SwapCourse(self.inp.enrollment_id, old.course_id, req.course.course_id, req.course.total_seconds),
-                result_type=SwapResult,
+                local=True,
             )
             if not result.ok:
                 raise refuse(result.code or "SwapOnlyUnstudied")
-            self.s.swapped_from.append(old.course_id)
-            self.s.course = req.course
-            self.s.credited = [0.0] * len(req.course.chapters)
+            self.state.swapped_from.append(old.course_id)
+            self.state.course = req.course
+            self.state.credited = [0.0] * len(req.course.chapters)
             return "swapped"
 
     @swap.validator
@@ -407,19 +394,18 @@ class StudyWorkflow:
 
     def _check_swap(self, req: SwapRequest) -> None:
         self._check_owner(req.trainee_id)
-        self._domain(check_swap, self.s.course, req.course, self.s.status, self.s.claimed)
+        self._domain(check_swap, self.state.course, req.course, self.state.status, self.state.claimed)
 
     @workflow.update
     async def withdraw(self, req: WithdrawRequest) -> str:
         async with self.lock:
             self._check_withdraw(req)
-            if self.s.status == StudyStatus.WITHDRAWN:
+            if self.state.status == StudyStatus.WITHDRAWN:
                 return StudyStatus.WITHDRAWN  # pressed twice: the first press did it all
-            eid = self.inp.enrollment_id
-            result: WithdrawResult = await self._act("study.withdraw", eid, result_type=WithdrawResult)
+            result = await run_step(steps.withdraw, self.inp.enrollment_id, local=True)
             if not result.ok:
                 raise refuse(result.code or "WithdrawOnlyUnstudied")
-            self.s.status = StudyStatus.WITHDRAWN
+            self.state.status = StudyStatus.WITHDRAWN
             set_status(StudyStatus.WITHDRAWN, self.text, self._progress())
             await self._start_refund(result)
             return StudyStatus.WITHDRAWN
@@ -430,7 +416,7 @@ class StudyWorkflow:
 
     def _check_withdraw(self, req: WithdrawRequest) -> None:
         self._check_owner(req.trainee_id)
-        self._domain(check_withdraw, self.s.status, self.s.claimed)
+        self._domain(check_withdraw, self.state.status, self.state.claimed)
 
     async def _start_refund(self, result: WithdrawResult) -> None:
         eid = self.inp.enrollment_id
@@ -469,92 +455,39 @@ class StudyWorkflow:
 
     @workflow.query
     def progress(self) -> StudyProgress:
-        open_index = first_open_chapter(self.s.credited, self.s.course.chapters)
-        session = self.s.session
+        open_index = first_open_chapter(self.state.credited, self.state.course.chapters)
+        session = self.state.session
         return StudyProgress(
-            status=self.s.status,
-            course_id=self.s.course.course_id,
+            status=self.state.status,
+            course_id=self.state.course.course_id,
             chapters=[
                 ChapterView(
                     chapter_id=c.chapter_id,
                     seq=c.seq,
                     title=c.title,
                     duration=c.duration_seconds,
-                    credited=self.s.credited[i],
-                    done=chapter_done(self.s.credited[i], c.duration_seconds),
-                    open=i == open_index and self.s.status not in StudyStatus.TERMINAL,
+                    credited=self.state.credited[i],
+                    done=chapter_done(self.state.credited[i], c.duration_seconds),
+                    open=i == open_index and self.state.status not in StudyStatus.TERMINAL,
                 )
-                for i, c in enumerate(self.s.course.chapters)
+                for i, c in enumerate(self.state.course.chapters)
             ],
             credited_total=self._credited_total(),
-            total_seconds=self.s.course.total_seconds,
+            total_seconds=self.state.course.total_seconds,
             session_id=session.session_id if session else None,
-            history_events=self.s.events_before + workflow.info().get_current_history_length(),
+            history_events=self.state.events_before + workflow.info().get_current_history_length(),
         )
-
-    @workflow.query
-    def captcha(self, trainee_id: int) -> Captcha | None:
-        """The pending challenge, for the web layer to draw (its text never goes to the browser)."""
-        if trainee_id != self.inp.trainee_id or self.s.session is None:
-            return None
-        return self.s.session.captcha
 
     # ---- helpers --------------------------------------------------------------------------------
-
-    def _live_session(self, session_id: str, check_owner: int | None = None) -> Session:
-        """The current session, or the refusal that tells the player why it is over."""
-        if check_owner is not None:
-            self._check_owner(check_owner)
-        if self.s.status in StudyStatus.TERMINAL:
-            raise refuse("SessionEnded")
-        session = self.s.session
-        if session is None or session.session_id != session_id:
-            reason = self.s.ended.get(session_id, EndReason.IDLE)
-            raise refuse(EndReason.CODES[reason])
-        # a deadline that passed counts even before its timer has fired
-        now = self._now()
-        if session.captcha is not None and now >= session.captcha.deadline:
-            raise refuse("CaptchaTimeout")
-        if now >= session.last_seen_at + self.rules.idle_end_seconds:
-            raise refuse("SessionEnded")
-        return session
-
-    def _end_session(self, reason: str) -> None:
-        session = self.s.session
-        if session is None:
-            return
-        self.s.ended[session.session_id] = reason
-        while len(self.s.ended) > ENDED_KEPT:
-            del self.s.ended[next(iter(self.s.ended))]
-        self.s.session = None
-        if self._credited_total() > self.s.flushed_total:
-            self.flush_due = True
-
-    def _view(self, session: Session, ended: str | None = None) -> SessionView:
-        index = session.chapter_index
-        chapter = self.s.course.chapters[index]
-        captcha = session.captcha if self.s.session is session else None
-        until = self.s.until_captcha
-        return SessionView(
-            session_id=session.session_id,
-            chapter_id=chapter.chapter_id,
-            duration=chapter.duration_seconds,
-            position=self.s.credited[index],
-            chapter_done=chapter_done(self.s.credited[index], chapter.duration_seconds),
-            captcha_serial=captcha.serial if captcha else None,
-            captcha_expires_in=max(captcha.deadline - self._now(), 0.0) if captcha else None,
-            check_in=until if until is not None and until > 0 and captcha is None else None,
-            ended=ended,
-        )
 
     def _check_owner(self, trainee_id: int) -> None:
         if trainee_id != self.inp.trainee_id:
             raise refuse("NotFound")  # another trainee's enrollment is indistinguishable from none
 
     def _check_not_terminal(self) -> None:
-        if self.s.status == StudyStatus.COMPLETED:
+        if self.state.status == StudyStatus.COMPLETED:
             raise refuse("CourseCompleted")
-        if self.s.status == StudyStatus.WITHDRAWN:
+        if self.state.status == StudyStatus.WITHDRAWN:
             raise refuse("CourseWithdrawn")
 
     @staticmethod
@@ -566,25 +499,8 @@ class StudyWorkflow:
             raise refuse(err.code) from None
 
     def _credited_total(self) -> float:
-        return sum(self.s.credited)
+        return sum(self.state.credited)
 
     @staticmethod
     def _now() -> float:
         return workflow.now().timestamp()
-
-    async def _act(self, name: str, arg: object, result_type: type | None = None) -> Any:
-        """The short database steps a page waits for (claim, swap, withdraw) run as local activities:
-        no extra server round trips while the trainee waits. Projection writes, certificates and
-        hours are regular activities: nobody waits on them, and they keep heartbeats' answers short."""
-        if name in LOCAL_ACTIVITIES:
-            return await workflow.execute_local_activity(
-                name, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY,
-                result_type=result_type,
-            )
-        return await workflow.execute_activity(
-            name,
-            arg,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-            result_type=result_type,
-        )

@@ -53,6 +53,7 @@ async def login_poll(token: str, request: Request, session: SessionDep) -> Respo
             return render(request, "auth/login.html", {"state": "expired"}, block="qr_state")
         request.session.clear()
         request.session["uid"] = ticket.user_id
+        request.session["role"] = Role.TRAINEE  # the player's heartbeats trust the signed cookie alone
         return Response(status_code=204, headers={"HX-Redirect": "/portal"})
     if ticket.expires_at <= utcnow():
         return render(request, "auth/login.html", {"state": "expired"}, block="qr_state")

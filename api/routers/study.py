@@ -1,33 +1,38 @@
 """课程学习: table of contents (开始学习), the player, heartbeats and the captcha (图形验证码).
 
-The player talks JSON to three endpoints (open, heartbeat, captcha); every answer comes from the
-study workflow. The captcha's text never reaches the browser: the image is drawn here from the
-workflow's pending challenge. Only when ``settings.test_hooks`` is on does a hook reveal it.
+The player talks JSON to three endpoints. ``open`` goes to the study workflow, which decides the
+session's plan. ``heartbeat`` and ``captcha`` advance the session's ledger row with the plan's rules
+(``api/study_ledger.py``) and reach the workflow only when the session ends. The captcha's text
+never reaches the browser: the image is drawn here from the ledger's pending challenge. Only when
+``settings.test_hooks`` is on does a hook reveal it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
-from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
-from temporalio.service import RPCError
+from temporalio.client import WorkflowUpdateFailedError
 
-from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep, release
+from api.deps import CookieTrainee, CurrentTrainee, SessionDep, SettingsDep, TemporalDep
 from api.errors import message_for_update_failure
 from api.limits import INT_MAX
 from api.pages import trainee_context
+from api.study_ledger import Advanced, advance, deliver, pending_captcha
 from api.study_service import check_one_course, own_enrollment, progress, update_with_start
 from api.templating import redirect, render
 from db.models.orders import EnrollmentStatus
+from domain import study_ledger as rules
 from domain.errors import MESSAGES, DomainError
-from domain.study import Captcha, CaptchaAnswer, Heartbeat, OpenSession, SessionView, StudyProgress
+from domain.study import EndReason, OpenSession, SessionView
+from domain.study_ledger import view_of
 from media.captcha_image import captcha_png
-from workflows.study import StudyWorkflow, study_workflow_id
+from workflows.study import StudyWorkflow
 
 router = APIRouter(tags=["study"])
 
@@ -43,6 +48,8 @@ class HeartbeatIn(BaseModel):
     session_id: str = Field(max_length=64)
     chapter_id: int = Field(ge=1, le=INT_MAX)
     position: float = Field(ge=0, le=MAX_POSITION_SECONDS, allow_inf_nan=False)
+    hidden: bool = False  # the page is hidden (visibilitychange): the player paused
+    closing: bool = False  # the page is being closed (pagehide): the session ends with this beat
 
 
 class CaptchaIn(BaseModel):
@@ -160,90 +167,78 @@ async def open_session(
 
 @router.post("/study/{enrollment_id}/heartbeat")
 async def heartbeat(
-    enrollment_id: int, body: HeartbeatIn, user: CurrentTrainee, session: SessionDep, client: TemporalDep
+    enrollment_id: int, body: HeartbeatIn, request: Request, trainee_id: CookieTrainee, client: TemporalDep
 ) -> Response:
-    """Hot path (every player, every heartbeat_seconds): no database work beyond the sign-in; the
-    workflow checks that the session is this trainee's."""
-    trainee_id = user.id
-    await release(session)
-    handle = client.get_workflow_handle(study_workflow_id(enrollment_id))
+    """Hot path (every player, every heartbeat_seconds): the sign-in from the signed cookie, one read
+    and one conditional write of the ledger row; Temporal only when the session ends."""
+    rule = rules.close if body.closing else partial(rules.beat, hidden=body.hidden)
     try:
-        view = await handle.execute_update(
-            StudyWorkflow.heartbeat, Heartbeat(trainee_id, body.session_id, body.position)
+        done = await advance(
+            request.app.state.sessionmaker,
+            enrollment_id,
+            lambda live, now: rule(live, now=now, claimed=body.position),
+            trainee_id=trainee_id,
+            session_id=body.session_id,
         )
-    except WorkflowUpdateFailedError as err:
-        code, _ = message_for_update_failure(err)
-        position = await _credited(client, enrollment_id, body.chapter_id) if code == "SeekNotAllowed" else None
-        return _refusal(err, enrollment_id, position=position)
-    except RPCError:
-        return _refusal(DomainError("SessionEnded"), enrollment_id)
-    return JSONResponse(_view_json(view))
+    except DomainError as err:
+        return _refusal(err, enrollment_id)
+    return await _answer(request, client, enrollment_id, done)
 
 
 @router.post("/study/{enrollment_id}/captcha")
 async def answer_captcha(
-    enrollment_id: int, body: CaptchaIn, user: CurrentTrainee, session: SessionDep, client: TemporalDep
+    enrollment_id: int, body: CaptchaIn, request: Request, trainee_id: CookieTrainee, client: TemporalDep
 ) -> Response:
-    trainee_id = user.id
-    await release(session)
-    handle = client.get_workflow_handle(study_workflow_id(enrollment_id))
     try:
-        view: SessionView = await handle.execute_update(
-            StudyWorkflow.answer_captcha, CaptchaAnswer(trainee_id, body.session_id, body.answer)
+        done = await advance(
+            request.app.state.sessionmaker,
+            enrollment_id,
+            lambda live, now: rules.answer(live, now=now, text=body.answer),
+            trainee_id=trainee_id,
+            session_id=body.session_id,
         )
-    except WorkflowUpdateFailedError as err:
+    except DomainError as err:
         return _refusal(err, enrollment_id)
-    except RPCError:
-        return _refusal(DomainError("SessionEnded"), enrollment_id)
-    if view.ended:
-        return _refusal(DomainError(view.ended), enrollment_id)
-    if view.wrong:
-        return JSONResponse({**_view_json(view), "code": "CaptchaWrong", "message": MESSAGES["CaptchaWrong"]},
-                            status_code=422)
-    return JSONResponse(_view_json(view))
+    if done.step.wrong:
+        view = _view_json(view_of(done.step.live, done.step.live.last_seen_at))
+        return JSONResponse({**view, "code": "CaptchaWrong", "message": MESSAGES["CaptchaWrong"]}, status_code=422)
+    return await _answer(request, client, enrollment_id, done)
 
 
 @router.get("/study/{enrollment_id}/captcha.png")
-async def captcha_image(enrollment_id: int, user: CurrentTrainee, client: TemporalDep) -> Response:
-    captcha = await _pending_captcha(client, enrollment_id, user.id)
-    png = await asyncio.to_thread(captcha_png, captcha.text)
+async def captcha_image(enrollment_id: int, request: Request, trainee_id: CookieTrainee) -> Response:
+    text, _ = await pending_captcha(request.app.state.sessionmaker, enrollment_id, trainee_id)
+    png = await asyncio.to_thread(captcha_png, text)
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 @router.get("/study/{enrollment_id}/test-hooks/captcha")
-async def captcha_test_hook(
-    enrollment_id: int, request: Request, user: CurrentTrainee, client: TemporalDep
-) -> Response:
+async def captcha_test_hook(enrollment_id: int, request: Request, trainee_id: CookieTrainee) -> Response:
     """Browser tests read the expected answer here. Exists only while settings.test_hooks is on."""
     if not request.app.state.settings.test_hooks:
         raise DomainError("NotFound")
-    captcha = await _pending_captcha(client, enrollment_id, user.id)
-    return JSONResponse({"text": captcha.text, "serial": captcha.serial})
+    text, serial = await pending_captcha(request.app.state.sessionmaker, enrollment_id, trainee_id)
+    return JSONResponse({"text": text, "serial": serial})
 
 
 # ---- helpers -------------------------------------------------------------------------------------
 
 
-async def _pending_captcha(client: TemporalDep, enrollment_id: int, trainee_id: int) -> Captcha:
-    handle = client.get_workflow_handle(study_workflow_id(enrollment_id))
-    try:
-        captcha: Captcha | None = await handle.query(StudyWorkflow.captcha, trainee_id)
-    except (RPCError, WorkflowQueryFailedError):
-        captcha = None
-    if captcha is None:
-        raise DomainError("NotFound")
-    return captcha
-
-
-async def _credited(client: TemporalDep, enrollment_id: int, chapter_id: int) -> float | None:
-    """Where the player is put back after a refused seek: the chapter's credited position."""
-    try:
-        prog: StudyProgress = await client.get_workflow_handle(study_workflow_id(enrollment_id)).query(
-            StudyWorkflow.progress
-        )
-    except (RPCError, WorkflowQueryFailedError):
-        return None
-    return next((c.credited for c in prog.chapters if c.chapter_id == chapter_id), None)
+async def _answer(request: Request, client: TemporalDep, enrollment_id: int, done: Advanced) -> Response:
+    """The player's answer to a heartbeat or a captcha answer; a session that just ended is reported
+    to the workflow (a completed chapter waits for its answer: the page shows the course done)."""
+    step = done.step
+    course_done = False
+    if done.report is not None:
+        chapter = done.report.reason == EndReason.CHAPTER_DONE
+        answer = await deliver(client, request.app.state.sessionmaker, enrollment_id, done.report, wait=chapter)
+        course_done = bool(answer and answer.course_done)
+    if step.refusal is not None:
+        position = step.live.credited if step.refusal == "SeekNotAllowed" else None
+        return _refusal(DomainError(step.refusal), enrollment_id, position=position)
+    view = view_of(step.live, step.live.last_seen_at)
+    view.course_done = course_done
+    return JSONResponse(_view_json(view))
 
 
 def _refusal(err: Exception, enrollment_id: int, position: float | None = None) -> JSONResponse:

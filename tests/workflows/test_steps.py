@@ -18,8 +18,6 @@ from config import Settings
 from worker import build_activities
 
 WORKFLOWS_DIR = Path(workflows.__file__).parent
-# modules still calling activities by name: none may be added
-BY_NAME_ALLOWED = {"study.py"}
 
 
 def declared_steps() -> dict[str, Callable[..., Any]]:
@@ -59,8 +57,6 @@ def test_every_declared_step_is_registered_by_the_worker_with_its_signature() ->
 def test_no_workflow_calls_an_activity_by_its_name_string() -> None:
     offenders = []
     for path in sorted(WORKFLOWS_DIR.rglob("*.py")):
-        if path.name in BY_NAME_ALLOWED:
-            continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (
                 isinstance(node, ast.Call)

@@ -1,6 +1,8 @@
 // The study player: plays the chapter's clip (looped when the chapter is longer), counts the time
 // actually played, reports it in heartbeats, and obeys the server: it is put back after a refused
-// seek, pauses for a captcha, and leaves the page when the server ends the session.
+// seek, pauses for a captcha, and leaves the page when the server ends the session. A hidden page
+// pauses (the server credits nothing while hidden); closing the page sends a last heartbeat; a
+// session opened on another tab or device stops this one.
 (() => {
   const root = document.getElementById("player");
   if (!root) return;
@@ -35,11 +37,16 @@
     if (video.duration) video.currentTime = pos % video.duration;
     lastT = video.currentTime;
   };
-  const pause = () => { video.pause(); playBtn.textContent = "播放"; };
+  const pause = (why) => {
+    video.pause();
+    playBtn.textContent = "播放";
+    if (why && !over && !dlg.open) say(why);
+  };
   const play = () => {
     if (!over && !dlg.open) {
       lastT = video.currentTime;
-      video.play().then(() => { playBtn.textContent = "暂停"; }).catch(() => say("视频无法播放，请刷新页面重试"));
+      video.play().then(() => { playBtn.textContent = "暂停"; say("正在学习"); })
+        .catch(() => say("视频无法播放，请刷新页面重试"));
     }
   };
 
@@ -64,6 +71,9 @@
     pause();
     if (dlg.open) dlg.close();
     say(data.message || "学习会话已结束");
+    playBtn.disabled = true;
+    // taken over by another tab or device: this page stays and says so
+    if (data.code === "SessionReplaced") { root.dataset.replaced = "true"; return; }
     window.location.href = data.redirect || cfg.toc;
   }
 
@@ -91,7 +101,8 @@
     if (inFlight) { again = true; return; }
     inFlight = true;
     const sent = pos;
-    const r = await post(`/study/${cfg.eid}/heartbeat`, { session_id: sessionId, chapter_id: cfg.chapterId, position: sent });
+    const r = await post(`/study/${cfg.eid}/heartbeat`,
+      { session_id: sessionId, chapter_id: cfg.chapterId, position: sent, hidden: document.hidden });
     inFlight = false;
     if (r.ok) apply(r.data, sent);
     else if (r.status === 0) say(r.data.message);
@@ -123,7 +134,7 @@
     input.value = "";
     if (!dlg.open) dlg.showModal();
     input.focus();
-    say("请输入图形验证码后继续播放");
+    say("请输入验证码");
     startCountdown(view.captcha_expires_in);
   }
 
@@ -182,7 +193,23 @@
   // No seeking: the clip has no controls, jumps of the clip are not counted (d < 2 above) and the
   // server refuses a claimed position the clock does not allow.
 
-  playBtn.addEventListener("click", () => { if (video.paused) play(); else pause(); });
+  playBtn.addEventListener("click", () => { if (video.paused) play(); else pause("已暂停"); });
+
+  // Presence: a hidden page pauses at once and tells the server, which credits nothing meanwhile.
+  document.addEventListener("visibilitychange", () => {
+    if (cfg.review || over || !sessionId) return;
+    if (document.hidden) pause("已暂停：页面不在前台时暂停播放，回到本页后点击“播放”继续学习");
+    beat();
+  });
+  // Closing the page: its last heartbeat counts and the session ends now, not after the idle time.
+  window.addEventListener("pagehide", () => {
+    if (cfg.review || over || !sessionId) return;
+    fetch(`/study/${cfg.eid}/heartbeat`, {
+      method: "POST", credentials: "same-origin", keepalive: true,
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": cfg.csrf },
+      body: JSON.stringify({ session_id: sessionId, chapter_id: cfg.chapterId, position: pos, hidden: true, closing: true }),
+    });
+  });
 
   if (cfg.review) {
     playBtn.disabled = false;
@@ -193,7 +220,7 @@
     if (!r.ok) { refused(r.data.ended === undefined ? { ...r.data, ended: true } : r.data); return; }
     sessionId = r.data.session_id;
     playBtn.disabled = false;
-    say("点击“播放”开始学习；学习过程中视频不可拖动播放");
+    say("已暂停：点击“播放”开始学习；学习过程中视频不可拖动播放");
     apply(r.data, null);
     syncVideo();
     setInterval(beat, cfg.heartbeatMs);
