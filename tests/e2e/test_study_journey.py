@@ -1,5 +1,6 @@
 """Browser journeys: study a short course through a captcha (one wrong answer, then the right one)
-to completion; 换课 (hover the cover, 换课, 确定); 退课 (确定) and the refund on the order page.
+to completion; a hidden page pauses and a second device takes over; 换课 (hover the cover, 换课,
+确定); 退课 (确定) and the refund on the order page.
 
 The captcha's expected answer is read through the test hook (settings.test_hooks); the check itself
 is the normal one. Chapters are 6 s, heartbeats 1 s and the captcha comes after 4 s of playback, so
@@ -95,6 +96,59 @@ async def test_unanswered_captcha_leaves_the_player_by_itself(page: Page, sessio
         await expect(page.locator("#flash")).to_contain_text("验证码超时未输入，已退出播放，请重新打开学习")
         # the 2 s played before the captcha are kept (2 of 30 s)
         await expect(page.locator("#toc li .chapter-percent").first).to_have_text("6%")
+
+
+HIDE_PAGE = """() => {
+  Object.defineProperty(document, "hidden", { value: true, configurable: true });
+  Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+SHOW_PAGE = """() => {
+  Object.defineProperty(document, "hidden", { value: false, configurable: true });
+  Object.defineProperty(document, "visibilityState", { value: "visible", configurable: true });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+async def test_a_hidden_page_pauses_and_a_second_device_takes_over(page: Page, sessionmaker, settings) -> None:
+    ensure_test_clip(settings)
+    trainee = await make_trainee(sessionmaker, "两台设备学员")
+    course_id = await make_test_course(sessionmaker, durations=(120,))
+    eid = await enroll(sessionmaker, trainee.id, course_id)
+    status = page.locator("#player-status")
+    with patched(settings, heartbeat_seconds=1):
+        await qr_login(page, trainee.name)
+        await enter_school(page)
+        await page.goto(f"/study/{eid}")
+        await page.get_by_role("link", name="学习", exact=True).click()
+        await page.click("#play-btn")
+        await expect(status).to_have_text("正在学习")
+        await page.wait_for_timeout(2_000)
+
+        # the trainee switches to another app: playback pauses, and the time away earns nothing
+        await page.evaluate(HIDE_PAGE)
+        await expect(status).to_contain_text("已暂停")
+        assert await page.evaluate("document.getElementById('video').paused")
+        shown_before = await page.locator("#pos-text").text_content()
+        await page.wait_for_timeout(2_000)
+        await page.evaluate(SHOW_PAGE)
+        await expect(page.locator("#pos-text")).to_have_text(shown_before or "")
+        await page.click("#play-btn")
+        await expect(status).to_have_text("正在学习")
+
+        # the same trainee opens the chapter on a second device: the first page stops and says so
+        other = await page.context.browser.new_context(base_url=settings.base_url, locale="zh-CN")  # type: ignore[union-attr]
+        try:
+            second = await other.new_page()
+            await qr_login(second, trainee.name)
+            await second.goto(f"/study/{eid}")
+            await second.get_by_role("link", name="学习", exact=True).click()
+            await expect(second.locator("#play-btn")).to_be_enabled()
+            await expect(status).to_contain_text("您已在其他页面或设备上继续学习", timeout=10_000)
+            await expect(page.locator("#play-btn")).to_be_disabled()
+            assert await page.evaluate("document.getElementById('video').paused")
+        finally:
+            await other.close()
 
 
 async def buy_through_http(page: Page, course_ids: list[int]) -> None:
