@@ -45,7 +45,7 @@ from domain.study import (
     chapter_done,
 )
 from workflows.common import BUSINESS_KEY, PROCESS_STATUS, SCHOOL_ID, TRAINEE_ID
-from workflows.study import StudyWorkflow, study_workflow_id
+from workflows.study import LEDGER_MEMO, StudyWorkflow, study_workflow_id
 
 # a page waits this long for the study workflow's answer (an activity may be retrying meanwhile)
 UPDATE_TIMEOUT_SECONDS = 30
@@ -152,6 +152,7 @@ def start_operation(
         # a finished study (completed or withdrawn) never starts again; a terminated one (the upgrade
         # to the ledger) starts again from the projection
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        memo=LEDGER_MEMO,
         search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(BUSINESS_KEY, study_workflow_id(enrollment.id)),

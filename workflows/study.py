@@ -89,6 +89,10 @@ with workflow.unsafe.imports_passed_through():
 ENDED_KEPT = 8
 
 
+# the memo of every run started on the ledger (runner/study_upgrade.py leaves these alone)
+LEDGER_MEMO = {"study_model": "ledger"}
+
+
 def study_workflow_id(enrollment_id: int) -> str:
     return f"study-{enrollment_id}"
 

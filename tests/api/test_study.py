@@ -17,18 +17,8 @@ from db.models.certificates import Certificate
 from db.models.hours import HoursRecord
 from db.models.orders import Enrollment
 from db.models.study import ActiveStudy, ChapterProgress
-from tests.support import csrf, enter_school, eventually, htmx, login_trainee, make_trainee
-from tests.support.study import enroll, ensure_test_clip, make_test_course, patched
-
-
-@pytest.fixture
-async def trainee_client(client: httpx.AsyncClient, sessionmaker, settings):
-    ensure_test_clip(settings)
-    user = await make_trainee(sessionmaker, "学习学员")
-    await login_trainee(client, user)
-    await enter_school(client)
-    client.user = user  # type: ignore[attr-defined]
-    return client
+from tests.support import csrf, eventually, htmx, login_trainee, make_trainee
+from tests.support.study import enroll, make_test_course, patched
 
 
 async def chapter_ids(maker, course_id: int) -> list[int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -22,17 +23,7 @@ from worker import build_worker
 from workflows.study import StudyWorkflow, study_workflow_id
 
 
-@pytest.fixture
-async def trainee_client(client: httpx.AsyncClient, sessionmaker, settings):
-    ensure_test_clip(settings)
-    user = await make_trainee(sessionmaker, "台账学员")
-    await login_trainee(client, user)
-    await enter_school(client)
-    client.user = user  # type: ignore[attr-defined]
-    return client
-
-
-async def opened(client: httpx.AsyncClient, sessionmaker, durations: tuple[int, ...] = (60,)) -> tuple[int, int, dict]:
+async def opened(client: Any, sessionmaker, durations: tuple[int, ...] = (60,)) -> tuple[int, int, dict]:
     course_id = await make_test_course(sessionmaker, durations=durations)
     eid = await enroll(sessionmaker, client.user.id, course_id)
     [ch, *_] = await chapter_ids(sessionmaker, course_id)
@@ -58,7 +49,7 @@ async def test_a_heartbeat_is_one_read_and_one_write_and_no_sign_in_query(traine
     eid, ch, view = await opened(client, sessionmaker)
     statements: list[str] = []
 
-    def note(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(" ".join(statement.split()[:2]))
 
     engine = app.state.engine.sync_engine
@@ -79,8 +70,11 @@ async def test_a_hidden_page_earns_nothing_until_it_is_shown_again(trainee_clien
     client = trainee_client
     eid, ch, view = await opened(client, sessionmaker)
     await asyncio.sleep(1.0)
-    hidden = await post_json(client, f"/study/{eid}/heartbeat",
-                             {"session_id": view["session_id"], "chapter_id": ch, "position": 1.0, "hidden": True})
+    hidden = await post_json(
+        client,
+        f"/study/{eid}/heartbeat",
+        {"session_id": view["session_id"], "chapter_id": ch, "position": 1.0, "hidden": True},
+    )
     assert hidden.status_code == 200 and hidden.json()["paused"] is True
     credited = hidden.json()["position"]
     assert credited == pytest.approx(1.0, abs=0.2)  # played until the page was hidden: counted
@@ -121,8 +115,11 @@ async def test_closing_the_page_keeps_its_credit(trainee_client, sessionmaker, t
     client = trainee_client
     eid, ch, view = await opened(client, sessionmaker)
     await asyncio.sleep(1.0)
-    closing = await post_json(client, f"/study/{eid}/heartbeat", {
-        "session_id": view["session_id"], "chapter_id": ch, "position": 1.0, "hidden": True, "closing": True})
+    closing = await post_json(
+        client,
+        f"/study/{eid}/heartbeat",
+        {"session_id": view["session_id"], "chapter_id": ch, "position": 1.0, "hidden": True, "closing": True},
+    )
     assert closing.status_code == 200
     late = await beat(client, eid, view, ch, 1.5)
     assert late.status_code == 409 and late.json()["code"] == "SessionEnded"
@@ -209,9 +206,7 @@ async def test_a_worker_outage_refuses_no_heartbeat_and_loses_nothing(
 
             async def completed() -> bool:
                 async with sessionmaker() as s:
-                    done = await s.scalar(
-                        select(ChapterProgress.completed).where(ChapterProgress.enrollment_id == eid)
-                    )
+                    done = await s.scalar(select(ChapterProgress.completed).where(ChapterProgress.enrollment_id == eid))
                 return bool(done)
 
             assert await eventually(completed)
