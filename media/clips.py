@@ -1,7 +1,8 @@
 """Small generated courseware clips (H.264 MP4, yuv420p, faststart) for demo chapters.
 
-Each frame is a test pattern — colour bars, a bar sweeping across, a seconds counter and a progress
-line — with the chapter title drawn on it, rendered with Pillow and encoded with PyAV.
+Each frame is a test pattern — colour bars and a bar sweeping across — with the chapter title drawn
+on it, rendered with Pillow and encoded with PyAV. No clock and no progress line: the player loops a
+short clip over a longer chapter, and the only time on screen is the player's credited time.
 """
 
 from __future__ import annotations
@@ -71,23 +72,14 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font: Font, max_width: int, max_
     return lines
 
 
-def _frame(base: Image.Image, index: int, fps: int, total: int, counter_font: Font) -> Image.Image:
+def _frame(base: Image.Image, index: int, fps: int) -> Image.Image:
     img = base.copy()
     draw = ImageDraw.Draw(img)
     w, h = img.size
     band_top = h * 3 // 5
-    # a white bar sweeping across the colour bars, one pass per 4 seconds
+    # a white bar sweeping across the colour bars, one pass per 4 seconds: the picture moves
     x = int((index % (fps * 4)) / (fps * 4) * w)
     draw.rectangle([x, 0, x + max(4, w // 40), band_top - 1], fill=(255, 255, 255))
-    seconds = index / fps
-    draw.text(
-        (w - 20, h - 14),
-        f"{int(seconds) // 60:02d}:{int(seconds) % 60:02d}",
-        font=counter_font,
-        fill=(255, 220, 80),
-        anchor="rb",
-    )
-    draw.rectangle([0, h - 6, int(w * (index + 1) / total), h], fill=(255, 220, 80))
     return img
 
 
@@ -102,7 +94,6 @@ def make_clip(
     path.parent.mkdir(parents=True, exist_ok=True)
     total = max(1, seconds * fps)
     base = _background(width, height, title)
-    counter_font = _font(max(12, height // 15))
     fd, tmp_name = tempfile.mkstemp(suffix=CLIP_SUFFIX, dir=path.parent)
     os.close(fd)
     try:
@@ -120,7 +111,7 @@ def make_clip(
                 "tune": "stillimage",
             }
             for i in range(total):
-                frame = av.VideoFrame.from_image(_frame(base, i, fps, total, counter_font))
+                frame = av.VideoFrame.from_image(_frame(base, i, fps))
                 frame = frame.reformat(format="yuv420p")
                 frame.pts = i
                 frame.time_base = Fraction(1, fps)

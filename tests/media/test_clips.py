@@ -42,6 +42,17 @@ def test_frames_move(tmp_path: Path) -> None:
     assert images[0].tobytes() != images[5].tobytes()
 
 
+def test_the_clip_shows_no_clock_of_its_own(tmp_path: Path) -> None:
+    """The player loops a short clip over a long chapter: a counter or a progress line in the picture
+    would show a different time from the player's credited one. The band under the bars never changes."""
+    target = make_clip(tmp_path / "c.mp4", "无时钟", seconds=4, width=320, height=180, fps=5)
+    with av.open(str(target)) as container:
+        bands = [f.to_image().crop((0, 110, 320, 180)).convert("L") for f in container.decode(video=0)]
+    first, last = list(bands[0].getdata()), list(bands[-1].getdata())
+    changed = sum(1 for a, b in zip(first, last, strict=True) if abs(a - b) > 24)  # beyond H.264 noise
+    assert changed < len(first) // 100
+
+
 def test_ensure_clips_creates_only_missing(tmp_path: Path) -> None:
     existing = tmp_path / clip_name("c1")
     existing.write_bytes(b"keep me")
