@@ -1,5 +1,5 @@
 """Browser journeys: study a short course through a captcha (one wrong answer, then the right one)
-to completion; a hidden page pauses and a second device takes over; 换课 (hover the cover, 换课,
+to completion; a seek is put back, a hidden page pauses and a second device takes over; 换课 (hover the cover, 换课,
 确定); 退课 (确定) and the refund on the order page.
 
 The captcha's expected answer is read through the test hook (settings.test_hooks); the check itself
@@ -110,6 +110,12 @@ SHOW_PAGE = """() => {
 }"""
 
 
+def _next_second(clock: str | None) -> str:
+    minutes, seconds = (int(x) for x in (clock or "0:00").split(":"))
+    total = minutes * 60 + seconds + 1
+    return f"{total // 60}:{total % 60:02d}"
+
+
 async def test_a_hidden_page_pauses_and_a_second_device_takes_over(page: Page, sessionmaker, settings) -> None:
     ensure_test_clip(settings)
     trainee = await make_trainee(sessionmaker, "两台设备学员")
@@ -124,6 +130,13 @@ async def test_a_hidden_page_pauses_and_a_second_device_takes_over(page: Page, s
         await page.click("#play-btn")
         await expect(status).to_have_text("正在学习")
         await page.wait_for_timeout(2_000)
+
+        # a seek by other means than the (absent) seek bar: put back, and the player says why
+        clock = await page.locator("#pos-text").text_content()
+        await page.evaluate("document.getElementById('video').currentTime += 1.5")
+        await expect(status).to_have_text("学习过程中视频不可拖动播放")
+        assert await page.locator("#pos-text").text_content() in (clock, _next_second(clock))
+        await page.wait_for_timeout(1_000)
 
         # the trainee switches to another app: playback pauses, and the time away earns nothing
         await page.evaluate(HIDE_PAGE)

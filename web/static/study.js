@@ -33,7 +33,9 @@
     bar.style.width = `${Math.min(100, (pos * 100) / cfg.duration)}%`;
     posText.textContent = fmt(pos);
   };
+  let ownSeek = false; // a seek the player makes itself (putting the clip at the credited position)
   const syncVideo = () => {
+    ownSeek = true;
     if (video.duration) video.currentTime = pos % video.duration;
     lastT = video.currentTime;
   };
@@ -189,6 +191,16 @@
     else if (checkAt !== null && pos >= checkAt) { checkAt = null; beat(); }
   });
   video.addEventListener("loadedmetadata", () => { syncVideo(); });
+  // A seek by any other means (keyboard, media keys, a script): put the clip back and say why. The
+  // clip's own loop jumps from its end to its start, which is not a seek.
+  video.addEventListener("seeking", () => {
+    if (ownSeek) { ownSeek = false; return; }
+    const looped = video.duration && lastT !== null && lastT > video.duration - 1 && video.currentTime < 1;
+    if (cfg.review || looped || lastT === null) return;
+    ownSeek = true;
+    video.currentTime = lastT;
+    say("学习过程中视频不可拖动播放");
+  });
   video.addEventListener("error", () => say("视频加载失败，请刷新页面重试"));
   // No seeking: the clip has no controls, jumps of the clip are not counted (d < 2 above) and the
   // server refuses a claimed position the clock does not allow.
