@@ -73,9 +73,6 @@ class Settings(BaseSettings):
     captcha_timeout_seconds: int = 90
     captcha_max_wrong: int = 3
     idle_end_seconds: int = 300
-    # Kept for study runs from before the ledger; the projection (我的课程 progress) is now written
-    # at every session's end, and a live session's credit comes from the ledger (docs/STUDY.md).
-    study_flush_seconds: int = 300
     # the web's sweeper: ends sessions past their deadline, re-sends reports the workflow missed
     study_sweep_seconds: float = 10
     # the workflow asks the ledger itself when no report of an open session came for this long

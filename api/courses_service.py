@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 from temporalio.client import Client, WithStartWorkflowOperation
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDConflictPolicy
 
 from api.pages import PAGE_SIZE, page_numbers
 from api.temporal import start_operation, update_with_start
@@ -43,7 +43,7 @@ from domain.errors import DomainError
 from media.courseware import probe_courseware
 from media.storage import FileStorage, Storage
 from media.uploads import _size_label, reencode_image_typed, sniff_image
-from workflows.common import BUSINESS_KEY, PROCESS_STATUS, SCHOOL_ID
+from workflows.common import process_attributes
 from workflows.course_publication import CoursePublicationWorkflow
 
 CHUNK = 1024 * 1024
@@ -364,12 +364,8 @@ def _start(
         id=publication_workflow_id(lineage),
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(SCHOOL_ID, str(course.school_id)),
-                SearchAttributePair(BUSINESS_KEY, publication_workflow_id(lineage)),
-                SearchAttributePair(PROCESS_STATUS, "off_sale"),
-            ]
+        search_attributes=process_attributes(
+            "off_sale", school_id=course.school_id, business_key=publication_workflow_id(lineage)
         ),
     )
 

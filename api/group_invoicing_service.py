@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.temporal import start_operation, update_with_start
@@ -35,7 +35,7 @@ from domain.group_invoicing import (
 )
 from domain.personal_invoice import invoiceable_cents
 from media.uploads import accept_authorization_image, sniff_image
-from workflows.common import BUSINESS_KEY, PROCESS_STATUS, SCHOOL_ID, TRAINEE_ID
+from workflows.common import process_attributes
 from workflows.unit_invoice import UnitInvoiceWorkflow, unit_invoice_workflow_id
 from workflows.unit_qualification import UnitQualificationWorkflow, qualification_workflow_id
 
@@ -111,12 +111,8 @@ async def submit_qualification(
         id=workflow_id,
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(TRAINEE_ID, str(trainee.id)),
-                SearchAttributePair(BUSINESS_KEY, f"{credit_code}-{attempt}"),
-                SearchAttributePair(PROCESS_STATUS, QualificationState.UNDER_REVIEW),
-            ]
+        search_attributes=process_attributes(
+            QualificationState.UNDER_REVIEW, trainee_id=trainee.id, business_key=f"{credit_code}-{attempt}"
         ),
     )
     try:
@@ -250,8 +246,7 @@ async def apply_unit_invoice(
         raise DomainError("SchoolRequired")
     qualification = await require_approved_unit(session, trainee, unit_name)
     available = {
-        r.order_no: r
-        for r in await open_records(session, school_id=school_id, unit_name=unit_name, year=year)
+        r.order_no: r for r in await open_records(session, school_id=school_id, unit_name=unit_name, year=year)
     }
     order_nos = list(dict.fromkeys(order_nos))
     email = validate_unit_invoice_request(
@@ -293,13 +288,8 @@ async def _start_unit_invoice(client: Client, settings: Settings, inp: UnitInvoi
         id=unit_invoice_workflow_id(inp.application_no),
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(TRAINEE_ID, str(inp.applicant_id)),
-                SearchAttributePair(SCHOOL_ID, str(inp.school_id)),
-                SearchAttributePair(BUSINESS_KEY, inp.application_no),
-                SearchAttributePair(PROCESS_STATUS, "pending"),
-            ]
+        search_attributes=process_attributes(
+            "pending", trainee_id=inp.applicant_id, school_id=inp.school_id, business_key=inp.application_no
         ),
     )
     # returns once the application is on record; refuses if another application took an order meanwhile

@@ -19,7 +19,7 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDConflictPolicy
 
 from api.temporal import start_operation, update_with_start
 from config import Settings
@@ -46,7 +46,7 @@ from domain.hours import (
     validate_record_in_year,
 )
 from media.uploads import accept_evidence
-from workflows.common import BUSINESS_KEY, PROCESS_STATUS, SCHOOL_ID, TRAINEE_ID
+from workflows.common import process_attributes
 from workflows.hours_declaration import EMPTY, HoursDeclarationWorkflow, declaration_workflow_id
 
 EVIDENCE_SUFFIX = {"image/png": "png", "image/jpeg": "jpg", "application/pdf": "pdf"}
@@ -310,16 +310,22 @@ async def refuse_duplicate(
     ).all()
     for other in others:
         assert other.start_date is not None and other.end_date is not None
-        if same_training(entry.training_name, entry.start, entry.end, other.training_name,
-                         other.start_date, other.end_date):
+        if same_training(
+            entry.training_name, entry.start, entry.end, other.training_name, other.start_date, other.end_date
+        ):
             raise DomainError("HoursDuplicate" if other.state == RecordState.APPROVED else "HoursDuplicatePending")
 
 
 def entry_of(record: HoursRecord) -> OfflineEntry:
     assert record.start_date is not None and record.end_date is not None
     return OfflineEntry(
-        record.training_name, record.organiser, record.start_date, record.end_date,
-        record.subject_category, record.training_type, record.hours,
+        record.training_name,
+        record.organiser,
+        record.start_date,
+        record.end_date,
+        record.subject_category,
+        record.training_type,
+        record.hours,
     )
 
 
@@ -491,13 +497,8 @@ async def submit_declaration(
         task_queue=settings.task_queue,
         # a double click joins the running review instead of starting a second one
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(TRAINEE_ID, str(trainee.id)),
-                SearchAttributePair(SCHOOL_ID, str(school.id)),
-                SearchAttributePair(BUSINESS_KEY, declaration_no),
-                SearchAttributePair(PROCESS_STATUS, DeclarationState.REVIEWING),
-            ]
+        search_attributes=process_attributes(
+            DeclarationState.REVIEWING, trainee_id=trainee.id, school_id=school.id, business_key=declaration_no
         ),
     )
     view = await update_with_start(client, HoursDeclarationWorkflow.submitted, start=start)

@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from temporalio.client import Client
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDConflictPolicy
 
 from api.temporal import start_operation, update_with_start
 from config import Settings
@@ -28,7 +28,7 @@ from domain.personal_invoice import (
     make_application_no,
     validate_application,
 )
-from workflows.common import BUSINESS_KEY, PROCESS_STATUS, SCHOOL_ID, TRAINEE_ID
+from workflows.common import process_attributes
 from workflows.personal_invoice import PersonalInvoiceWorkflow, personal_invoice_workflow_id
 
 UNIT_HELD = "unit"  # held by a unit invoice application (集体开票)
@@ -77,7 +77,11 @@ async def count_paid_orders(session: AsyncSession, trainee_id: int) -> int:
 
 
 async def order_rows(
-    session: AsyncSession, trainee_id: int, *, offset: int = 0, limit: int | None = None,
+    session: AsyncSession,
+    trainee_id: int,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
     order_nos: list[str] | None = None,
 ) -> list[OrderInvoiceRow]:
     query = paid_orders_query(trainee_id).options(selectinload(Order.items), selectinload(Order.refunds))
@@ -91,8 +95,7 @@ async def order_rows(
     if not nos:
         return []
     guards = {
-        g.order_no: g
-        for g in await session.scalars(select(InvoicedOrder).where(InvoicedOrder.order_no.in_(nos)))
+        g.order_no: g for g in await session.scalars(select(InvoicedOrder).where(InvoicedOrder.order_no.in_(nos)))
     }
     latest = await _latest_applications(session, trainee_id, nos)
     reversals: dict[str, list[Invoice]] = {}
@@ -175,8 +178,13 @@ async def apply_personal_invoice(
     invoiceable = {no: (r.order.school_id, r.invoiceable_cents) for no, r in by_no.items() if r.selectable}
     held = {no for no, r in by_no.items() if r.state in (InvoiceState.PENDING, InvoiceState.ISSUED, UNIT_HELD)}
     buyer = validate_application(
-        order_nos=order_nos, invoiceable=invoiceable, held=held,
-        title_type=title_type, title=title, tax_id=tax_id, email=email,
+        order_nos=order_nos,
+        invoiceable=invoiceable,
+        held=held,
+        title_type=title_type,
+        title=title,
+        tax_id=tax_id,
+        email=email,
     )
     school_id = invoiceable[order_nos[0]][0]
     app = PersonalInvoiceInput(
@@ -199,13 +207,8 @@ async def apply_personal_invoice(
         id=personal_invoice_workflow_id(app.application_no),
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(TRAINEE_ID, str(trainee.id)),
-                SearchAttributePair(SCHOOL_ID, str(school_id)),
-                SearchAttributePair(BUSINESS_KEY, app.application_no),
-                SearchAttributePair(PROCESS_STATUS, InvoiceState.PENDING),
-            ]
+        search_attributes=process_attributes(
+            InvoiceState.PENDING, trainee_id=trainee.id, school_id=school_id, business_key=app.application_no
         ),
     )
     return await update_with_start(client, PersonalInvoiceWorkflow.submitted, start=start)

@@ -12,8 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
@@ -30,7 +28,7 @@ from domain.beijing_time import beijing_today
 from domain.catalog import format_hours, offered_years
 from domain.errors import DomainError
 from domain.orders import OrderInput, OrderLine, OrderView, make_order_no, validate_checkout
-from workflows.common import ORDER_NO, PROCESS_STATUS, SCHOOL_ID, TRAINEE_ID
+from workflows.common import process_attributes
 from workflows.order import OrderWorkflow, order_workflow_id
 
 ORDER_SERIALS = 1_000_000  # random part of an order number; drawn again on the rare clash
@@ -106,9 +104,7 @@ async def place_order(
     raise DomainError("Busy")
 
 
-async def _claim(
-    session: AsyncSession, order: OrderInput, checkout_key: str | None, now: datetime
-) -> tuple[str, str]:
+async def _claim(session: AsyncSession, order: OrderInput, checkout_key: str | None, now: datetime) -> tuple[str, str]:
     """Claims the order number, the form's key and each (course, year) for this trainee, in one
     transaction; the unique constraints settle any race (parallel checkouts, a form sent twice)."""
     try:
@@ -213,13 +209,8 @@ async def _start_order(client: Client, settings: Settings, order: OrderInput) ->
         # have started it first; a finished order is never started again
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(TRAINEE_ID, str(order.trainee_id)),
-                SearchAttributePair(SCHOOL_ID, str(order.school_id)),
-                SearchAttributePair(ORDER_NO, order.order_no),
-                SearchAttributePair(PROCESS_STATUS, "pending"),
-            ]
+        search_attributes=process_attributes(
+            "pending", trainee_id=order.trainee_id, school_id=order.school_id, order_no=order.order_no
         ),
     )
     return await update_with_start(client, OrderWorkflow.placed, start=start)

@@ -15,8 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowQueryFailedError
 from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
@@ -44,7 +42,7 @@ from domain.study import (
     StudyStatus,
     chapter_done,
 )
-from workflows.common import BUSINESS_KEY, PROCESS_STATUS, SCHOOL_ID, TRAINEE_ID
+from workflows.common import process_attributes
 from workflows.study import LEDGER_MEMO, StudyWorkflow, study_workflow_id
 
 # a page waits this long for the study workflow's answer (an activity may be retrying meanwhile)
@@ -60,7 +58,6 @@ def rules_from(settings: Settings) -> StudyRules:
         captcha_timeout_seconds=settings.captcha_timeout_seconds,
         captcha_max_wrong=settings.captcha_max_wrong,
         idle_end_seconds=settings.idle_end_seconds,
-        flush_seconds=settings.study_flush_seconds,
         backstop_seconds=settings.study_backstop_seconds,
         continue_after_events=settings.study_continue_after_events,
     )
@@ -93,9 +90,7 @@ async def own_enrollment(session: AsyncSession, user: User, enrollment_id: int) 
 
 
 async def course_with_chapters(session: AsyncSession, course_id: int) -> Course | None:
-    return await session.scalar(
-        select(Course).where(Course.id == course_id).options(selectinload(Course.chapters))
-    )
+    return await session.scalar(select(Course).where(Course.id == course_id).options(selectinload(Course.chapters)))
 
 
 async def check_one_course(session: AsyncSession, trainee_id: int, enrollment_id: int) -> None:
@@ -153,18 +148,16 @@ def start_operation(
         # to the ledger) starts again from the projection
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         memo=LEDGER_MEMO,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(BUSINESS_KEY, study_workflow_id(enrollment.id)),
-                SearchAttributePair(TRAINEE_ID, str(enrollment.trainee_id)),
-                SearchAttributePair(SCHOOL_ID, str(enrollment.school_id)),
-                SearchAttributePair(PROCESS_STATUS, StudyStatus.NOT_STARTED),
-            ]
+        search_attributes=process_attributes(
+            StudyStatus.NOT_STARTED,
+            business_key=study_workflow_id(enrollment.id),
+            trainee_id=enrollment.trainee_id,
+            school_id=enrollment.school_id,
         ),
     )
 
 
-async def update_with_start(
+async def send_to_study(
     client: Client,
     settings: Settings,
     session: AsyncSession,

@@ -91,8 +91,6 @@ class StudyRules:
     idle_end_seconds: float = 300
     # no report of an open session for this long: the workflow asks the ledger itself
     backstop_seconds: float = 3600
-    # kept for runs started before the ledger (projection writes now happen at every session end)
-    flush_seconds: float = 300
     # a run continues as new after a session ends once its history is this long (or when suggested)
     continue_after_events: int = 1000
 
@@ -123,8 +121,6 @@ class StudyState:
     session: Session | None = None
     ended: dict[str, str] = field(default_factory=dict)  # recent session id -> end reason
     completion_recorded: bool = False
-    flushed_total: float = 0.0
-    flushed_done: int = 0
     swapped_from: list[int] = field(default_factory=list)
     events_before: int = 0  # history events of earlier runs (for the benchmark and operators)
 

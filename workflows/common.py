@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any, TypeVar, overload
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -21,6 +21,27 @@ SCHOOL_ID = SearchAttributeKey.for_keyword("SchoolId")
 ORDER_NO = SearchAttributeKey.for_keyword("OrderNo")
 PROCESS_STATUS = SearchAttributeKey.for_keyword("ProcessStatus")
 BUSINESS_KEY = SearchAttributeKey.for_keyword("BusinessKey")
+
+
+def process_attributes(
+    status: str,
+    *,
+    trainee_id: int | str | None = None,
+    school_id: int | str | None = None,
+    order_no: str | None = None,
+    business_key: str | None = None,
+) -> TypedSearchAttributes:
+    """The search attributes an operator finds a process by (README: visibility queries), as
+    Keywords; only the ones given."""
+    given: list[tuple[SearchAttributeKey[str], object]] = [
+        (PROCESS_STATUS, status),
+        (TRAINEE_ID, trainee_id),
+        (SCHOOL_ID, school_id),
+        (ORDER_NO, order_no),
+        (BUSINESS_KEY, business_key),
+    ]
+    return TypedSearchAttributes([SearchAttributePair(key, str(value)) for key, value in given if value is not None])
+
 
 # Activities talk to our database and the payment provider: retry transient faults for long,
 # with backoff, since every activity is idempotent.
@@ -36,9 +57,7 @@ C = TypeVar("C")
 
 
 @overload
-async def run_step(
-    step: Callable[[A], Awaitable[R]], a: A, /, *, local: bool = ..., timeout: timedelta = ...
-) -> R: ...
+async def run_step(step: Callable[[A], Awaitable[R]], a: A, /, *, local: bool = ..., timeout: timedelta = ...) -> R: ...
 @overload
 async def run_step(
     step: Callable[[A, B], Awaitable[R]], a: A, b: B, /, *, local: bool = ..., timeout: timedelta = ...

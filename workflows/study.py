@@ -31,7 +31,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
@@ -72,11 +72,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.study_ledger import PlannedCaptcha, SessionPlan, SessionReport, open_live, view_of
     from workflows.common import (
-        BUSINESS_KEY,
-        ORDER_NO,
-        PROCESS_STATUS,
-        SCHOOL_ID,
-        TRAINEE_ID,
+        process_attributes,
         refuse,
         run_step,
         set_status,
@@ -366,8 +362,6 @@ class StudyWorkflow:
             completed_at=self._now() if completing else None,
         )
         await run_step(steps.record_progress, record, local=True)
-        self.state.flushed_total = float(record.credited_seconds)
-        self.state.flushed_done = sum(1 for c in record.chapters if c.completed)
         show(self.text, self.state.status, self._progress())
         if completing:
             self.state.completion_recorded = True
@@ -444,14 +438,12 @@ class StudyWorkflow:
                 # the refund outlives this workflow, which ends with the withdrawal
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(BUSINESS_KEY, refund_workflow_id(eid)),
-                        SearchAttributePair(TRAINEE_ID, str(self.inp.trainee_id)),
-                        SearchAttributePair(SCHOOL_ID, str(self.inp.school_id)),
-                        SearchAttributePair(ORDER_NO, result.order_no),
-                        SearchAttributePair(PROCESS_STATUS, "refunding"),
-                    ]
+                search_attributes=process_attributes(
+                    "refunding",
+                    business_key=refund_workflow_id(eid),
+                    trainee_id=self.inp.trainee_id,
+                    school_id=self.inp.school_id,
+                    order_no=result.order_no,
                 ),
             )
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from api.deps import CurrentTrainee, SessionDep, SettingsDep, TemporalDep
 from api.pages import paginate, trainee_context
-from api.study_service import course_ref, course_with_chapters, own_enrollment, update_with_start
+from api.study_service import course_ref, course_with_chapters, own_enrollment, send_to_study
 from api.templating import redirect, render
 from db.models.catalog import Course
 from db.models.orders import Enrollment, EnrollmentStatus, Refund
@@ -117,7 +117,7 @@ async def swap(
     new_course = await course_with_chapters(session, course_id)
     if new_course is None or not new_course.published:
         raise DomainError("CourseUnavailable")
-    await update_with_start(
+    await send_to_study(
         client,
         settings,
         session,
@@ -149,7 +149,7 @@ async def withdraw(
         raise DomainError("NotFound")
     if enrollment.status != EnrollmentStatus.WITHDRAWN:
         try:
-            await update_with_start(
+            await send_to_study(
                 client,
                 settings,
                 session,

@@ -24,7 +24,7 @@ from api.errors import message_for_update_failure
 from api.limits import INT_MAX
 from api.pages import trainee_context
 from api.study_ledger import Advanced, advance, deliver, pending_captcha
-from api.study_service import check_one_course, own_enrollment, progress, update_with_start
+from api.study_service import check_one_course, own_enrollment, progress, send_to_study
 from api.templating import redirect, render
 from db.models.orders import EnrollmentStatus
 from domain import study_ledger as rules
@@ -151,7 +151,7 @@ async def open_session(
     try:
         enrollment = await own_enrollment(session, user, enrollment_id)
         trainee_id = user.id
-        view = await update_with_start(
+        view = await send_to_study(
             client,
             settings,
             session,

@@ -1,4 +1,5 @@
-"""The study accounting rules: wall-clock credit, no seeking, chapter order, captcha draws, swap/withdraw."""
+"""The study accounting rules: wall-clock credit, no seeking, chapter order, captcha draws, a session's
+captcha moments and what is left of them, the credit the workflow accepts of a report, swap/withdraw."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ import pytest
 from domain.errors import DomainError
 from domain.study import (
     CAPTCHA_ALPHABET,
+    MAX_PLANNED_CAPTCHAS,
     ChapterSpec,
     CourseRef,
     StudyRules,
     StudyStatus,
+    accepted_credit,
+    captcha_left,
     captcha_matches,
+    captcha_moments,
     captcha_text,
     check_chapter_open,
     check_swap,
@@ -27,10 +32,23 @@ from media.captcha_image import ALPHABET as IMAGE_ALPHABET
 TOL = 5.0
 
 
-def beat(credited: float, claimed: float, elapsed: float, slack: float = TOL, remaining: float = 600,
-         until_captcha: float | None = None) -> tuple[float, float]:
-    c = credit_heartbeat(credited=credited, claimed=claimed, elapsed=elapsed, slack=slack, tolerance=TOL,
-                         remaining=remaining, until_captcha=until_captcha)
+def beat(
+    credited: float,
+    claimed: float,
+    elapsed: float,
+    slack: float = TOL,
+    remaining: float = 600,
+    until_captcha: float | None = None,
+) -> tuple[float, float]:
+    c = credit_heartbeat(
+        credited=credited,
+        claimed=claimed,
+        elapsed=elapsed,
+        slack=slack,
+        tolerance=TOL,
+        remaining=remaining,
+        until_captcha=until_captcha,
+    )
     return c.gain, c.slack
 
 
@@ -101,6 +119,55 @@ def test_captcha_draws_are_reproducible_from_the_seed_and_use_the_image_alphabet
     draws = [next_captcha_in(random.Random(i), rules) for i in range(50)]
     assert all(600 <= d <= 1200 for d in draws) and len(set(draws)) > 40
     assert captcha_matches("AB3D", " ab3d ") and not captcha_matches("AB3D", "AB3E")
+
+
+def test_captcha_moments_come_every_10_to_20_minutes_of_playback_up_to_one_beyond_the_chapter() -> None:
+    rules = StudyRules(captcha_min_seconds=600, captcha_max_seconds=1200)
+    for seed in range(20):
+        moments = captcha_moments(random.Random(seed), 100, None, 5400, rules)
+        assert 700 <= moments[0] <= 1300  # drawn from the start position
+        gaps = [b - a for a, b in zip(moments, moments[1:], strict=False)]
+        assert all(600 <= g <= 1200 for g in gaps)
+        assert moments[-1] >= 5400 and all(m < 5400 for m in moments[:-1])
+    assert captcha_moments(random.Random(1), 100, None, 5400, rules) == captcha_moments(
+        random.Random(1), 100, None, 5400, rules
+    )
+
+
+def test_captcha_moments_carry_what_was_left_and_start_with_a_due_one() -> None:
+    rules = StudyRules(captcha_min_seconds=600, captcha_max_seconds=600)
+    assert captcha_moments(random.Random(0), 50, 30, 700, rules) == [80, 680, 1280]
+    assert captcha_moments(random.Random(0), 50, 0, 60, rules) == [50, 650]  # at once
+    assert captcha_moments(random.Random(0), 50, -5, 60, rules)[0] == 50
+    assert captcha_moments(random.Random(0), 0, 2000, 60, rules) == [2000]  # beyond the chapter: carried
+
+
+def test_captcha_moments_are_bounded_whatever_the_settings() -> None:
+    rules = StudyRules(captcha_min_seconds=0, captcha_max_seconds=0)
+    moments = captcha_moments(random.Random(0), 0, None, 10**6, rules)
+    assert len(moments) == MAX_PLANNED_CAPTCHAS
+    assert all(b - a >= 1 for a, b in zip(moments, moments[1:], strict=False))
+
+
+def test_captcha_left_after_a_session() -> None:
+    at = [100.0, 700.0]
+    assert captcha_left(at, 0, 40, pending=False) == 60
+    assert captcha_left(at, 1, 300, pending=False) == 400
+    assert captcha_left(at, 0, 100, pending=True) == 0  # ended on one: the next session starts with it
+    assert captcha_left(at, 0, 150, pending=False) == 0  # never negative
+    assert captcha_left(at, 2, 800, pending=False) is None  # the plan ran out: draw afresh
+
+
+def test_accepted_credit_is_capped_by_the_workflows_clock_and_the_chapter() -> None:
+    def accepted(claimed: float, now: float) -> float:
+        return accepted_credit(claimed, start=100, opened_at=1000, now=now, tolerance=5, duration=600)
+
+    assert accepted(130, now=1030) == 130  # an honest report
+    assert accepted(134, now=1030) == 134  # within the tolerance
+    assert accepted(600, now=1030) == 135  # forged: only the clock's time since opening
+    assert accepted(9999, now=5000) == 600  # never past the chapter
+    assert accepted(50, now=1030) == 100  # never less than before
+    assert accepted(200, now=900) == 105  # a clock behind the opening gives nothing
 
 
 def course(cid: int, major: int = 1, hours: str = "4", school: int = 1) -> CourseRef:
