@@ -51,6 +51,27 @@ function labelTables(root) {
 document.addEventListener("DOMContentLoaded", () => labelTables(document));
 document.addEventListener("htmx:load", (ev) => labelTables(ev.detail.elt));
 
+// Selection totals (购物车, 发票申请, 单位开票): a form with data-selection="<checkbox name>" shows the
+// count and the ¥ sum (each box's data-cents) of its ticked boxes in every element marked
+// data-selection-count / data-selection-sum="<form id>"; a box with data-check-all ticks them all.
+function selectionTotal(form) {
+  const boxes = [...form.querySelectorAll(`input[name="${form.dataset.selection}"]`)];
+  const ticked = boxes.filter((box) => box.checked);
+  const cents = ticked.reduce((sum, box) => sum + Number(box.dataset.cents || 0), 0);
+  document.querySelectorAll(`[data-selection-count="${form.id}"]`).forEach((el) => { el.textContent = ticked.length; });
+  document.querySelectorAll(`[data-selection-sum="${form.id}"]`).forEach((el) => { el.textContent = `¥${(cents / 100).toFixed(2)}`; });
+  return ticked.length;
+}
+document.addEventListener("change", (ev) => {
+  const form = ev.target.form;
+  if (!form || !form.dataset.selection) return;
+  if (ev.target.hasAttribute("data-check-all")) {
+    form.querySelectorAll(`input[name="${form.dataset.selection}"]`).forEach((box) => { box.checked = ev.target.checked; });
+  }
+  selectionTotal(form);
+});
+document.addEventListener("DOMContentLoaded", () => document.querySelectorAll("form[data-selection]").forEach(selectionTotal));
+
 // A server-side fault (503 系统繁忙) is not swapped; its HX-Trigger "showToast" puts the message in #flash.
 function showFlash(message) {
   const flash = document.getElementById("flash");
