@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from api.inbox_kinds import default_loader, loader
 from db.models.catalog import Course
 from db.models.tasks import ReviewTask
-from domain.courses import CourseState, state_label
+from domain.courses import CourseState
 from domain.review import TaskKind
 
 
@@ -46,4 +46,4 @@ async def course_publication(session: AsyncSession, task: ReviewTask) -> dict[st
     attachments = (
         [{"name": "封面", "url": f"/media/{course.cover_path}", "is_image": True}] if course.cover_path else []
     )
-    return {"course": course, "on_sale": on_sale, "state_label": state_label, "attachments": attachments}
+    return {"course": course, "on_sale": on_sale, "attachments": attachments}

@@ -7,12 +7,9 @@ Every check runs before anything is stored: a refused upload leaves no file and 
 from __future__ import annotations
 
 import secrets
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
-from fastapi import UploadFile
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
@@ -21,6 +18,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from api.pages import PAGE_SIZE, page_numbers
 from api.temporal import start_operation, update_with_start
+from api.uploads import SavedUpload, Upload, refuse_oversize
 from config import Settings
 from db.models.catalog import Category, Chapter, Course, Major
 from db.models.users import User
@@ -42,11 +40,10 @@ from domain.courses import (
 from domain.errors import DomainError
 from media.courseware import probe_courseware
 from media.storage import FileStorage, Storage
-from media.uploads import _size_label, reencode_image_typed, sniff_image
+from media.uploads import reencode_image_typed, sniff_image
 from workflows.common import process_attributes
 from workflows.course_publication import CoursePublicationWorkflow
 
-CHUNK = 1024 * 1024
 COVER_COLORS = ["#1f5fa8", "#2e7d32", "#8e44ad", "#c0392b", "#d35400", "#16a085"]
 
 
@@ -236,41 +233,20 @@ async def editable_version(session: AsyncSession, course: Course) -> Course:
     return copy
 
 
-async def save_upload(upload: UploadFile, max_bytes: int, suffix: str) -> Path:
-    """Copies the upload to a temporary file, refusing it (nothing kept) past `max_bytes`."""
-    fd, name = tempfile.mkstemp(suffix=suffix)
-    path = Path(name)
-    written = 0
-    try:
-        with open(fd, "wb") as out:
-            while chunk := await upload.read(CHUNK):
-                written += len(chunk)
-                if written > max_bytes:
-                    raise DomainError("UploadTooLarge", f"文件过大（不能超过{_size_label(max_bytes)}）")
-                out.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    finally:
-        await upload.close()
-    return path
-
-
 async def add_chapter(
-    session: AsyncSession, settings: Settings, course: Course, title: str, upload: UploadFile | None
+    session: AsyncSession, settings: Settings, course: Course, title: str, courseware: SavedUpload | None
 ) -> Chapter:
-    """A chapter with its courseware: the duration comes from the file, never from the form."""
+    """A chapter with its courseware: the duration comes from the file, never from the form.
+    ``courseware`` was streamed to disk (read at most one byte over max_courseware_bytes) by the
+    router, which also removes it afterwards."""
     require_editable(course)
     name = chapter_title(title)
-    if upload is None or not upload.filename:
+    if courseware is None:
         raise DomainError("CoursewareRequired")
-    tmp = await save_upload(upload, settings.max_courseware_bytes, ".mp4")
-    try:
-        video = probe_courseware(tmp)
-        key = f"courseware/{course.lineage}-{secrets.token_hex(8)}.mp4"
-        course_storage(settings).put_file(key, tmp)
-    finally:
-        tmp.unlink(missing_ok=True)
+    refuse_oversize(courseware.size, settings.max_courseware_bytes)
+    video = probe_courseware(courseware.path)
+    key = f"courseware/{course.lineage}-{secrets.token_hex(8)}.mp4"
+    course_storage(settings).put_file(key, courseware.path)
     seq = (await session.scalar(select(func.max(Chapter.seq)).where(Chapter.course_id == course.id)) or 0) + 1
     chapter = Chapter(course_id=course.id, seq=seq, title=name, duration_seconds=video.duration_seconds, clip=key)
     session.add(chapter)
@@ -314,16 +290,14 @@ async def delete_chapter(session: AsyncSession, settings: Settings, course: Cour
         course_storage(settings).delete(clip)
 
 
-async def set_cover(session: AsyncSession, settings: Settings, course: Course, upload: UploadFile | None) -> None:
-    """封面: an image, re-encoded (metadata dropped), stored beside the courseware."""
+async def set_cover(session: AsyncSession, settings: Settings, course: Course, upload: Upload | None) -> None:
+    """封面: an image, re-encoded (metadata dropped), stored beside the courseware. ``upload`` was
+    read with max_upload_bytes: at most one byte over it."""
     require_editable(course)
-    if upload is None or not upload.filename:
+    if upload is None:
         raise DomainError("CoverImageOnly")
-    tmp = await save_upload(upload, settings.max_upload_bytes, ".img")
-    try:
-        data = tmp.read_bytes()
-    finally:
-        tmp.unlink(missing_ok=True)
+    refuse_oversize(len(upload.data), settings.max_upload_bytes)
+    data = upload.data
     if sniff_image(data) is None:
         raise DomainError("CoverImageOnly")
     image, content_type = reencode_image_typed(data, max_side=1200)

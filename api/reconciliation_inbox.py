@@ -11,9 +11,8 @@ from api.inbox_kinds import loader
 from db.models.orders import Order
 from db.models.reconciliation import ReconciliationDifference
 from db.models.tasks import ReviewTask
-from domain.reconciliation import DifferenceKind, Resolution, allowed_actions
+from domain.reconciliation import DifferenceKind, allowed_actions
 
-CHANNEL_LABELS = {"alipay": "支付宝", "wechat": "微信支付"}
 HINTS = {
     DifferenceKind.UNKNOWN_PAYMENT: "渠道已收款，但平台没有与之对应的订单支付（可能是通知丢失或重复付款）。"
     "可补单入账（订单仍在等待支付时），或原路退款。",
@@ -34,10 +33,7 @@ async def reconciliation(session: AsyncSession, task: ReviewTask) -> dict[str, A
     return {
         "difference": diff,
         "order": order,
-        "kind_label": DifferenceKind.LABELS.get(diff.kind, diff.kind),
-        "channel_label": CHANNEL_LABELS.get(diff.channel, diff.channel),
         "hint": HINTS.get(diff.kind, ""),
-        "actions": [(a, Resolution.LABELS[a]) for a in allowed_actions(diff.kind)],
-        "resolution_label": Resolution.LABELS.get(diff.resolution or "", ""),
+        "actions": allowed_actions(diff.kind),
         "own_decision_form": True,  # the generic 通过/驳回 form is replaced by the resolutions
     }

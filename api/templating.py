@@ -12,7 +12,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2_fragments.fastapi import Jinja2Blocks
 
-from domain.catalog import format_hours, format_money
+from db.models.reconciliation import DifferenceStatus, RunStatus
+from db.models.tasks import TaskStatus
+from db.task_events import ACTION_LABELS
+from domain.catalog import PaymentChannel, format_hours, format_money
+from domain.courses import STATE_LABELS as COURSE_STATE_LABELS
+from domain.personal_invoice import InvoiceState
+from domain.reconciliation import DifferenceKind, Resolution
+from domain.review import TaskKind
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "web" / "templates"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -36,6 +43,31 @@ def _hours(value: Decimal | float | int | str | None) -> str:
     return format_hours(Decimal(str(value or 0)))
 
 
+# Every code a page shows by its Chinese name, by kind: `{{ d.kind|label("difference") }}`. Routers
+# pass codes, never label tables.
+LABELS: dict[str, dict[str, str]] = {
+    "channel": {c.value: c.label for c in PaymentChannel},
+    "course_state": COURSE_STATE_LABELS,
+    "difference": DifferenceKind.LABELS,
+    "difference_status": DifferenceStatus.LABELS,
+    "invoice": InvoiceState.LABELS,
+    "reconciliation_run": RunStatus.LABELS,
+    "resolution": Resolution.LABELS,
+    "task_action": ACTION_LABELS,
+    "task_kind": TaskKind.LABELS,
+    "task_status": TaskStatus.LABELS,
+}
+
+
+def label(code: str | None, kind: str) -> str:
+    """The code's label (the code itself when it has none, so a new code never blanks a page)."""
+    if not code:
+        return ""
+    return LABELS[kind].get(code, code)
+
+
+templates.env.filters["label"] = label
+templates.env.globals["labels"] = LABELS.__getitem__  # a select's options: labels("task_kind").items()
 templates.env.filters["money"] = _money
 templates.env.filters["hours"] = _hours
 templates.env.filters["localtime"] = local_time

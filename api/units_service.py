@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.hours_service import today_local
+from api.hours_rules import today_local
 from api.pages import page_numbers
 from db.models.hours import HoursRecord
 from db.models.users import Role, User

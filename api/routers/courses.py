@@ -34,6 +34,7 @@ from api.courses_service import (
 from api.deps import SessionDep, SettingsDep, TemporalDep, require_role
 from api.pages import optional_int
 from api.templating import redirect, render
+from api.uploads import read_upload, saved_upload
 from db.models.catalog import Course
 from db.models.users import Role, User
 from domain.courses import CourseForm as ValidCourseForm
@@ -42,7 +43,6 @@ from domain.courses import (
     expected_seconds,
     hours_match,
     is_editable,
-    state_label,
     validate_course_form,
 )
 from domain.errors import DomainError
@@ -101,7 +101,7 @@ async def course_list(request: Request, user: CourseAdmin, session: SessionDep, 
     return render(
         request,
         "courses/list.html",
-        {"rows": rows, "paging": paging, "state_label": state_label, "base_url": BASE},
+        {"rows": rows, "paging": paging, "base_url": BASE},
         block="list",
     )
 
@@ -133,7 +133,6 @@ async def _edit_context(session: SessionDep, user: User, course: Course, setting
         "course": course,
         "subjects": SUBJECTS,
         "editable": is_editable(course.state),
-        "state_label": state_label,
         "versions": versions,
         "on_sale": next((v for v in versions if v.state == CourseState.published), None),
         "newest": versions[-1],
@@ -188,7 +187,7 @@ async def cover(
     cover_image: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     course = await own_course(session, user, course_id)
-    await set_cover(session, settings, course, cover_image)
+    await set_cover(session, settings, course, await read_upload(cover_image, settings.max_upload_bytes))
     return redirect(request, f"{BASE}/{course.id}?saved=1")
 
 
@@ -217,7 +216,8 @@ async def chapter_add(
     courseware: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     course = await own_course(session, user, course_id)
-    chapter = await add_chapter(session, settings, course, chapter_title, courseware)
+    async with saved_upload(courseware, settings.max_courseware_bytes, ".mp4") as saved:
+        chapter = await add_chapter(session, settings, course, chapter_title, saved)
     return await _chapters_fragment(
         request,
         session,

@@ -10,10 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 import api.hours_inbox  # noqa: F401  (registers the inbox loader of 学时申报)
-from api import hours_service as svc
+from api import hours_drafts as drafts
+from api import hours_registry as read
+from api import hours_rules as rules
+from api import hours_service as commands
 from api.deps import CurrentStaff, CurrentTrainee, SchoolIdDep, SessionDep, SettingsDep, TemporalDep
 from api.pages import optional_int, paginate, trainee_context
 from api.templating import redirect, render
+from api.uploads import read_upload
 from db.models.catalog import School
 from db.models.hours import HoursDeclaration, HoursDeclarationItem, HoursRecord
 from db.models.users import Role
@@ -38,7 +42,7 @@ DONE_MESSAGES = {
 async def hours_registry(
     request: Request, user: CurrentTrainee, session: SessionDep, settings: SettingsDep, year: str = ""
 ) -> Response:
-    reg = await svc.registry(session, user.id, optional_int(year), settings.yearly_required_hours)
+    reg = await read.registry(session, user.id, optional_int(year), settings.yearly_required_hours)
     ctx = await trainee_context(request, session, user)
     return render(request, "hours/registry.html", {**ctx, "reg": reg, "active": "hours", "tab": "registry"})
 
@@ -59,7 +63,7 @@ async def hours_records(
     done: str = "",
 ) -> Response:
     year_value = optional_int(year)
-    query = svc.records_query(user.id, year_value, source, state)
+    query = read.records_query(user.id, year_value, source, state)
     records, paging = await paginate(
         session, query, page, order_by=[HoursRecord.created_at.desc(), HoursRecord.id.desc()]
     )
@@ -82,7 +86,7 @@ async def hours_records(
     pending_records = {d.id: [r for r in in_pending if r.declaration_id == d.id] for d in pending}
     years = sorted(
         set((await session.scalars(select(HoursRecord.year).where(HoursRecord.trainee_id == user.id))).all())
-        | set(allowed_declaration_years(svc.today_local())),
+        | set(allowed_declaration_years(rules.today_local())),
         reverse=True,
     )
     filters = {"year": year_value or "", "source": source, "state": state}
@@ -90,19 +94,19 @@ async def hours_records(
     return render(
         request,
         "hours/records.html",
-        svc.page_context(
+        read.page_context(
             **ctx,
             records=records,
             paging=paging,
             filters=filters,
             pager_url="/my/hours/records?" + "&".join(f"{k}={v}" for k, v in filters.items() if v),
             years=years,
-            declare_years=allowed_declaration_years(svc.today_local()),
+            declare_years=allowed_declaration_years(rules.today_local()),
             pending=pending,
             pending_records=pending_records,
             submitted=[d for d in declarations if d.state != DeclarationState.PENDING],
             schools=(await session.scalars(select(School).order_by(School.id))).all(),
-            default_school_id=await svc.default_school_id(session, user.id, school_id),
+            default_school_id=await read.default_school_id(session, user.id, school_id),
             flash=DONE_MESSAGES.get(done),
             flash_kind="success",
             active="hours",
@@ -120,7 +124,9 @@ async def new_record(request: Request, user: CurrentTrainee, session: SessionDep
     return render(
         request,
         "hours/form.html",
-        svc.page_context(**ctx, record=None, form=svc.EntryForm(), settings=settings, active="hours", tab="records"),
+        read.page_context(
+            **ctx, record=None, form=drafts.EntryForm(), settings=settings, active="hours", tab="records"
+        ),
     )
 
 
@@ -128,9 +134,9 @@ async def new_record(request: Request, user: CurrentTrainee, session: SessionDep
 async def edit_record(
     record_id: int, request: Request, user: CurrentTrainee, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    record = await svc.own_record(session, user.id, record_id)
-    svc.refuse_unless_editable(record)
-    form = svc.EntryForm(
+    record = await rules.own_record(session, user.id, record_id)
+    rules.refuse_unless_editable(record)
+    form = drafts.EntryForm(
         training_name=record.training_name,
         organiser=record.organiser,
         start_date=record.start_date.isoformat() if record.start_date else "",
@@ -143,7 +149,7 @@ async def edit_record(
     return render(
         request,
         "hours/form.html",
-        svc.page_context(**ctx, record=record, form=form, settings=settings, active="hours", tab="records"),
+        read.page_context(**ctx, record=record, form=form, settings=settings, active="hours", tab="records"),
     )
 
 
@@ -155,12 +161,12 @@ async def entry_form(
     subject_category: Annotated[str, Form()] = "",
     training_type: Annotated[str, Form()] = "",
     hours: Annotated[str, Form()] = "",
-) -> svc.EntryForm:
+) -> drafts.EntryForm:
     """The 学时填报 form's fields, as both 保存 endpoints (new and edit) read them."""
-    return svc.EntryForm(training_name, organiser, start_date, end_date, subject_category, training_type, hours)
+    return drafts.EntryForm(training_name, organiser, start_date, end_date, subject_category, training_type, hours)
 
 
-EntryFormDep = Annotated[svc.EntryForm, Depends(entry_form)]
+EntryFormDep = Annotated[drafts.EntryForm, Depends(entry_form)]
 
 
 @router.post("/my/hours/records")
@@ -172,12 +178,12 @@ async def create_record(
     form: EntryFormDep,
     evidence: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    await svc.save_entry(
+    await drafts.save_entry(
         session=session,
         settings=settings,
         trainee=user,
         form=form,
-        upload=await svc.read_upload(evidence, settings.max_upload_bytes),
+        upload=await read_upload(evidence, settings.max_upload_bytes),
     )
     return redirect(request, "/my/hours/records?done=saved")
 
@@ -193,12 +199,12 @@ async def update_record(
     remove_evidence: Annotated[str, Form()] = "",
     evidence: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    await svc.save_entry(
+    await drafts.save_entry(
         session=session,
         settings=settings,
         trainee=user,
         form=form,
-        upload=await svc.read_upload(evidence, settings.max_upload_bytes),
+        upload=await read_upload(evidence, settings.max_upload_bytes),
         remove_evidence=bool(remove_evidence),
         record_id=record_id,
     )
@@ -209,13 +215,13 @@ async def update_record(
 async def delete_record(
     record_id: int, request: Request, user: CurrentTrainee, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    await svc.delete_draft(session, settings, user, record_id)
+    await drafts.delete_draft(session, settings, user, record_id)
     return redirect(request, "/my/hours/records?done=deleted")
 
 
 @router.post("/my/hours/records/{record_id}/withdraw")
 async def withdraw_record(record_id: int, request: Request, user: CurrentTrainee, session: SessionDep) -> Response:
-    await svc.withdraw_record(session, user, record_id)
+    await commands.withdraw_record(session, user, record_id)
     return redirect(request, "/my/hours/records?done=withdrawn")
 
 
@@ -230,7 +236,7 @@ async def submit_hours(
     year: Annotated[str, Form()] = "",
     record_ids: Annotated[list[int] | None, Form()] = None,
 ) -> Response:
-    await svc.submit_hours(session, user, record_ids or [], optional_int(year))
+    await commands.submit_hours(session, user, record_ids or [], optional_int(year))
     return redirect(request, "/my/hours/records?done=hours")
 
 
@@ -244,7 +250,7 @@ async def submit_declaration(
     settings: SettingsDep,
     school_id: Annotated[str, Form()] = "",
 ) -> Response:
-    await svc.submit_declaration(
+    await commands.submit_declaration(
         session=session,
         client=client,
         settings=settings,
@@ -261,7 +267,7 @@ async def submit_declaration(
 def _evidence_response(settings: SettingsDep, record: HoursRecord) -> Response:
     if not record.evidence_file:
         raise DomainError("NotFound")
-    path = svc.evidence_dir(settings) / record.evidence_file
+    path = drafts.evidence_dir(settings) / record.evidence_file
     if not path.is_file():
         raise DomainError("NotFound")
     is_pdf = record.evidence_type == "application/pdf"
@@ -277,7 +283,7 @@ def _evidence_response(settings: SettingsDep, record: HoursRecord) -> Response:
 
 @router.get("/my/hours/records/{record_id}/evidence")
 async def own_evidence(record_id: int, user: CurrentTrainee, session: SessionDep, settings: SettingsDep) -> Response:
-    record = await svc.own_record(session, user.id, record_id)
+    record = await rules.own_record(session, user.id, record_id)
     return _evidence_response(settings, record)
 
 

@@ -27,7 +27,7 @@ from api.templating import SHANGHAI, is_htmx, render
 from db.base import utcnow
 from db.models.tasks import ReviewTask, SavedTaskFilter, TaskEvent, TaskStatus
 from db.models.users import User
-from db.task_events import ACTION_LABELS, add_event
+from db.task_events import add_event
 from domain.errors import DomainError
 from domain.review import Decision, ItemDecision, TaskKind, leads_queue, queues_for
 
@@ -157,10 +157,8 @@ async def task_list(
             "paging": paging,
             "filters": filters,
             "base_url": base_url,
-            "kinds": TaskKind.LABELS,
             "statuses": STATUS_CHOICES,
             "sorts": SORT_CHOICES,
-            "status_labels": TaskStatus.LABELS,
             "now": utcnow(),
             "saved": saved,
             # 批量处理 needs tasks of one kind: offered once the list is filtered to one open kind
@@ -208,9 +206,6 @@ async def _detail_context(
         "task": task,
         "events": events,
         "names": names,
-        "action_labels": ACTION_LABELS,
-        "kinds": TaskKind.LABELS,
-        "status_labels": TaskStatus.LABELS,
         "reason_example": TaskKind.REASON_EXAMPLES.get(task.kind, "例如：材料不完整，请补充后重新提交"),
         "sub": await load_submission(session, task),
         "kind_templates": kind_templates(task.kind),

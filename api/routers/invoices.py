@@ -115,7 +115,6 @@ async def view_application(
             "rows": rows,
             "amounts": amounts,
             "invoice": invoice,
-            "state_label": InvoiceState.LABELS.get(app.status, app.status),
             "active": "invoices",
         },
     )

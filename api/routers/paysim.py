@@ -16,7 +16,6 @@ from db.base import utcnow
 from db.models.catalog import School
 from db.models.orders import Order
 from db.models.paysim import SimTrade, SimTradeState
-from domain.catalog import PaymentChannel
 from gateways.payment import PaymentGatewayError, TradeNotFound
 from gateways.simulator import SimulatorGateway
 
@@ -59,13 +58,11 @@ async def _page(
     refusal: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    labels = {c.value: c.label for c in PaymentChannel}
     return render(
         request,
         "paysim/scan.html",
         {
             "trade": trade,
-            "channel_label": labels.get(trade.channel, trade.channel),
             "merchant": await _merchant(session, trade),
             "paid": paid,
             "refusal": refusal,

@@ -22,17 +22,16 @@ from api.templating import render
 from api.temporal import start_process
 from config import Settings
 from db.base import utcnow
-from db.models.reconciliation import DifferenceStatus, ReconciliationDifference, ReconciliationRun, RunStatus
+from db.models.reconciliation import DifferenceStatus, ReconciliationDifference, ReconciliationRun
 from db.models.users import Role, User
 from domain.errors import DomainError
-from domain.reconciliation import BEIJING, DifferenceKind, Resolution, previous_beijing_day, valid_day
+from domain.reconciliation import BEIJING, previous_beijing_day, valid_day
 from workflows.reconciliation import ReconcileInput, ReconciliationWorkflow
 
 router = APIRouter(tags=["reconciliation"])
 FinanceUser = Annotated[User, Depends(require_role(Role.FINANCE, Role.ADMIN))]
 RUNS_PAGE_SIZE = 20
 RERUN_WAIT_SECONDS = 10.0
-CHANNEL_LABELS = {"alipay": "支付宝", "wechat": "微信支付"}
 
 
 async def _context(session: SessionDep, day: str, page: int) -> dict[str, Any]:
@@ -71,11 +70,6 @@ async def _context(session: SessionDep, day: str, page: int) -> dict[str, Any]:
         "differences": differences,
         "paging": paging,
         "base_url": "/staff/reconciliation" + (f"?day={day}" if day else ""),
-        "kind_labels": DifferenceKind.LABELS,
-        "resolution_labels": Resolution.LABELS,
-        "run_labels": RunStatus.LABELS,
-        "status_labels": DifferenceStatus.LABELS,
-        "channel_labels": CHANNEL_LABELS,
     }
 
 
