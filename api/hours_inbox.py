@@ -31,7 +31,7 @@ def _evidence(record: HoursRecord) -> dict[str, Any]:
 
 
 async def _approved_self_records(session: AsyncSession, trainee_id: int) -> list[HoursRecord]:
-    """What a declared record may duplicate: the same rule as `hours_service.refuse_duplicate`."""
+    """What a declared record may duplicate: the same rule as `hours_rules.refuse_duplicate`."""
     return list(
         (
             await session.scalars(

@@ -60,3 +60,34 @@ def test_the_check_sees_imports_inside_functions(tmp_path: Path) -> None:
     probe = tmp_path / "probe.py"
     probe.write_text("def f():\n    from api.deps import SessionDep\n    import sqlalchemy.orm\n")
     assert imported_modules(probe) == {"api", "sqlalchemy"}
+
+
+def names_upload_file(source: Path) -> bool:
+    """Whether the file imports UploadFile (from fastapi or starlette) or reaches it as an attribute."""
+    tree = ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and any(alias.name == "UploadFile" for alias in node.names):
+            return True
+        if isinstance(node, ast.Attribute) and node.attr == "UploadFile":
+            return True
+    return False
+
+
+def test_only_the_routers_and_the_upload_reader_see_upload_files() -> None:
+    """Services take bytes or a saved file (api/uploads.py): no web type below the routers."""
+    allowed = {ROOT / "api" / "uploads.py"}
+    breaches = [
+        str(path.relative_to(ROOT))
+        for path in layer_files("api")
+        if path not in allowed and "routers" not in path.relative_to(ROOT / "api").parts and names_upload_file(path)
+    ]
+    assert breaches == []
+
+
+def test_the_upload_check_sees_every_spelling(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    for text in ("from fastapi import File, UploadFile\n", "import fastapi\nx: fastapi.UploadFile\n"):
+        probe.write_text(text)
+        assert names_upload_file(probe), text
+    probe.write_text("from api.uploads import Upload\n")
+    assert not names_upload_file(probe)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from api.hours_service import today_local
+from api.hours_rules import today_local
 from core.passwords import verify_password
 from db.models.users import Role, User
 from db.seed import DEMO_ACCOUNTS, UNIT_ADMIN_PASSWORD

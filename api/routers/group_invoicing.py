@@ -24,7 +24,7 @@ from api.group_invoicing_service import (
 )
 from api.pages import paginate, trainee_context
 from api.templating import redirect, render
-from config import Settings
+from api.uploads import read_upload
 from db.base import utcnow
 from db.models.catalog import School
 from db.models.group_invoicing import UnitInvoiceApplication, UnitQualification
@@ -71,7 +71,7 @@ async def submit(
     tax_id: Annotated[str, Form()] = "",
     authorization: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    upload = await _read_limited(authorization, settings) if authorization is not None else None
+    upload = await read_upload(authorization, settings.max_upload_bytes)
     await submit_qualification(
         session=session,
         client=client,
@@ -79,18 +79,10 @@ async def submit(
         trainee=user,
         unit_name=unit_name,
         tax_id=tax_id,
-        upload=upload,
+        upload=upload.data if upload else None,
         now=datetime.now(UTC),
     )
     return redirect(request, BASE)  # 提交成功后，跳转到审核中显示页面
-
-
-async def _read_limited(upload: UploadFile, settings: Settings) -> bytes:
-    """At most one byte over the limit: enough to refuse an oversize file without holding all of it."""
-    try:
-        return await upload.read(settings.max_upload_bytes + 1)
-    finally:
-        await upload.close()
 
 
 @router.get("/group-invoicing/authorizations/{qualification_id}")
@@ -99,9 +91,7 @@ async def authorization_image(
 ) -> Response:
     """The 委托书 image: for its applicant and for the reviewing staff only."""
     q = await session.get(UnitQualification, qualification_id)
-    allowed = user is not None and (
-        user.role in STAFF_VIEWERS or (q is not None and q.applicant_id == user.id)
-    )
+    allowed = user is not None and (user.role in STAFF_VIEWERS or (q is not None and q.applicant_id == user.id))
     if q is None or not allowed:
         raise DomainError("NotFound")
     path = authorization_file(settings, q)
@@ -150,8 +140,12 @@ async def unit_invoice_page(
             "approved": approved,
             "years": years,
             "query": query,
-            "form": {"unit_name": unit_name or (approved.unit_name if approved else ""), "year": year,
-                     "name": name, "phone": phone},
+            "form": {
+                "unit_name": unit_name or (approved.unit_name if approved else ""),
+                "year": year,
+                "name": name,
+                "phone": phone,
+            },
         },
         block="records",
     )

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.hours import HoursActivities
-from api.hours_service import evidence_dir, today_local
+from api.hours_drafts import evidence_dir
+from api.hours_rules import today_local
 from db.models.hours import HoursDeclaration, HoursRecord
 from db.models.tasks import ReviewTask
 from domain.hours_records import PlatformHours

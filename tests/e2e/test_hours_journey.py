@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import FilePayload, Page, expect
 
-from api.hours_service import today_local
+from api.hours_rules import today_local
 from tests.e2e.journeys import enter_school, qr_login
 from tests.support import make_trainee
 from tests.support.hours import png_bytes

@@ -1,8 +1,10 @@
 import io
 
 import pytest
+from fastapi import UploadFile
 from PIL import Image, PngImagePlugin
 
+from api.uploads import read_upload, refuse_oversize, saved_upload
 from domain.errors import DomainError
 from media.uploads import (
     accept_authorization_image,
@@ -137,3 +139,35 @@ def test_sniff_pdf() -> None:
     assert sniff_pdf(MINI_PDF)
     assert not sniff_pdf(b"%PDF-1.4\nno end marker")
     assert not sniff_pdf(b"<html>%PDF-1.4 %%EOF</html>")
+
+
+# ---- api/uploads.py: the one reader of UploadFile -------------------------------------------------
+
+
+def _form_file(data: bytes, filename: str = "clip.mp4") -> UploadFile:
+    return UploadFile(io.BytesIO(data), filename=filename)
+
+
+async def test_no_chosen_file_reads_as_none() -> None:
+    assert await read_upload(None, 10) is None
+    assert await read_upload(_form_file(b"x", filename=""), 10) is None  # the field, no file chosen
+    async with saved_upload(_form_file(b"x", filename=""), 10, ".mp4") as saved:
+        assert saved is None
+
+
+async def test_read_upload_reads_one_byte_over_the_limit_at_most() -> None:
+    upload = await read_upload(_form_file(b"a" * 50, filename="../../证明.pdf"), 10)
+    assert upload is not None and upload.data == b"a" * 11 and upload.filename == "证明.pdf"
+    with pytest.raises(DomainError) as refused:
+        refuse_oversize(len(upload.data), 10)
+    assert (refused.value.code, refused.value.message) == ("UploadTooLarge", "文件过大（不能超过10字节）")
+
+
+async def test_saved_upload_streams_to_a_temporary_file_that_is_gone_afterwards() -> None:
+    async with saved_upload(_form_file(b"v" * (3 * MB)), 4 * MB, ".mp4") as saved:
+        assert saved is not None and saved.size == 3 * MB and saved.filename == "clip.mp4"
+        assert saved.path.suffix == ".mp4" and saved.path.read_bytes() == b"v" * (3 * MB)
+    assert not saved.path.exists()
+    async with saved_upload(_form_file(b"v" * (3 * MB)), MB, ".mp4") as cut:
+        assert cut is not None and cut.size == MB + 1 == cut.path.stat().st_size  # refused by the service
+    assert not cut.path.exists()
