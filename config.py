@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     # the web's sweeper: ends sessions past their deadline, re-sends reports the workflow missed
     study_sweep_seconds: float = 10
     # the workflow asks the ledger itself when no report of an open session came for this long
-    study_backstop_seconds: int = 3600
+    study_backstop_seconds: int = 6 * 3600
     # A study run continues as new after a session once its history has this many events.
     study_continue_after_events: int = 1000
     # Exposes the expected captcha answer to browser tests. Never on in a normal run.

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
@@ -50,7 +50,7 @@ Rule = Callable[[LiveSession, float], Step]
 
 
 async def advance(
-    maker: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
     enrollment_id: int,
     rule: Rule,
     *,
@@ -62,8 +62,8 @@ async def advance(
     With ``trainee_id`` and ``session_id`` (a page's call) the row must be that trainee's and that
     session's: another's is NotFound, an older session of the same enrollment SessionReplaced."""
     for _ in range(WRITE_ATTEMPTS):
-        async with maker() as session:
-            row = await study_ledger.read(session, enrollment_id)
+        async with engine.connect() as conn:  # a plain connection: the hot path skips the ORM session
+            row = await study_ledger.read(conn, enrollment_id)
             if row is None:
                 raise DomainError("SessionEnded")
             if trainee_id is not None and row.trainee_id != trainee_id:
@@ -74,11 +74,11 @@ async def advance(
             just_ended = row.live.ended is None and step.live.ended is not None
             if step.live != row.live:
                 if not await study_ledger.write(
-                    session, enrollment_id, row.version, step.live, report_due=row.report_due or just_ended
+                    conn, enrollment_id, row.version, step.live, report_due=row.report_due or just_ended
                 ):
-                    await session.rollback()
+                    await conn.rollback()
                     continue
-                await session.commit()
+                await conn.commit()
             return Advanced(step, report_of(step.live) if just_ended else None)
     raise DomainError("Busy")
 
@@ -139,8 +139,10 @@ class StudySweeper:
     """Ends the sessions whose deadline passed (a closed page, an unanswered captcha) and sends the
     workflow every report it has not heard yet. Runs in each web process; a duplicate is harmless."""
 
-    def __init__(self, maker: async_sessionmaker[AsyncSession], client: Client, every_seconds: float) -> None:
-        self.maker, self.client, self.every = maker, client, every_seconds
+    def __init__(
+        self, engine: AsyncEngine, maker: async_sessionmaker[AsyncSession], client: Client, every_seconds: float
+    ) -> None:
+        self.engine, self.maker, self.client, self.every = engine, maker, client, every_seconds
 
     async def sweep(self, now: float | None = None) -> int:
         """One round; returns how many reports were delivered."""
@@ -153,9 +155,11 @@ class StudySweeper:
                     )
                 )
             ).all()
+            expired: set[int] = set()
             for enrollment_id in overdue:
                 with contextlib.suppress(DomainError):
-                    await advance(self.maker, enrollment_id, expire)
+                    await advance(self.engine, enrollment_id, expire)
+                    expired.add(enrollment_id)
             due = (
                 await session.scalars(select(StudyLedger.enrollment_id).where(StudyLedger.report_due.is_(True)))
             ).all()
@@ -163,8 +167,10 @@ class StudySweeper:
         for enrollment_id in due:
             async with self.maker() as session:
                 row = await study_ledger.read(session, enrollment_id)
-            if row is None or not row.report_due or row.live.ended is None:
+            if row is None or not row.report_due or row.live.ended_at is None:
                 continue
+            if enrollment_id not in expired and row.live.ended_at > moment - REPORT_WAIT_SECONDS - 1.0:
+                continue  # ended by a page that is delivering the report itself: no second copy
             if await deliver(self.client, self.maker, enrollment_id, report_of(row.live), wait=False) is not None:
                 delivered += 1
         return delivered

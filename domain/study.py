@@ -90,7 +90,7 @@ class StudyRules:
     captcha_max_wrong: int = 3
     idle_end_seconds: float = 300
     # no report of an open session for this long: the workflow asks the ledger itself
-    backstop_seconds: float = 3600
+    backstop_seconds: float = 6 * 3600
     # a run continues as new after a session ends once its history is this long (or when suggested)
     continue_after_events: int = 1000
 

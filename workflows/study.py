@@ -14,7 +14,8 @@ enrollment's lifecycle and decides every rule; the player's heartbeats never rea
   when a chapter completes: the page waits for the answer) or ``session_ended`` (Signal, from the
   web's sweeper: idle end, captcha timeout or too many wrong answers, a closed page). The reported
   credit is counted only as far as this workflow's own clock allows since the session opened.
-- backstop: a session with no report for ``rules.backstop_seconds`` is read from the ledger.
+- backstop: a session with no report for ``rules.backstop_seconds`` (default 6 h) is read from the
+  ledger, so a study never waits on a web process that is gone.
 - ``swap`` / ``withdraw``: only while unstudied; a withdrawal starts ``RefundWorkflow``.
 - completion: projection, slot release, certificate (``certificates.issue``) and platform-pushed
   hours (``hours.push_platform``).
@@ -107,7 +108,6 @@ class StudyWorkflow:
         )
         # handlers that call activities (open, report, swap, withdraw) run one at a time
         self.lock = asyncio.Lock()
-        self.armed: float | None = None  # the backstop the main loop is sleeping toward
 
     # ---- main loop: the backstop, completion, continue-as-new -----------------------------------
 
@@ -132,24 +132,22 @@ class StudyWorkflow:
         return self.state.status
 
     async def _sleep(self) -> None:
-        """Until the study ends, a session opens or ends, or the open session's backstop passes."""
+        """Until the study ends or should continue as new, and with a session open until its backstop.
+        Sessions opening and ending meanwhile do not re-arm the timer (a timer and its cancellation
+        are two history events; one per backstop period, not one per session): when it fires, the
+        session open then is looked at, and its own backstop is slept toward if it is not yet due."""
         session = self.state.session
-        self.armed = session.backstop_at if session else None
-        if self.armed is None:
-            await workflow.wait_condition(self._has_work)
+        if session is None:
+            await workflow.wait_condition(lambda: self._wakes() or self.state.session is not None)
             return
-        left = self.armed - self._now()
+        left = session.backstop_at - self._now()
         if left <= 0:
             return
         with contextlib.suppress(TimeoutError):
-            await workflow.wait_condition(self._has_work, timeout=timedelta(seconds=left))
+            await workflow.wait_condition(self._wakes, timeout=timedelta(seconds=left))
 
-    def _has_work(self) -> bool:
-        if self._finished():
-            return True
-        session = self.state.session
-        backstop = session.backstop_at if session else None
-        return backstop != self.armed or self._should_continue_as_new()
+    def _wakes(self) -> bool:
+        return self._finished() or self._should_continue_as_new()
 
     def _finished(self) -> bool:
         """Withdrawn, or completed with the completion written (a handler may still be writing it)."""

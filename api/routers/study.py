@@ -174,7 +174,7 @@ async def heartbeat(
     rule = rules.close if body.closing else partial(rules.beat, hidden=body.hidden)
     try:
         done = await advance(
-            request.app.state.sessionmaker,
+            request.app.state.engine,
             enrollment_id,
             lambda live, now: rule(live, now=now, claimed=body.position),
             trainee_id=trainee_id,
@@ -191,7 +191,7 @@ async def answer_captcha(
 ) -> Response:
     try:
         done = await advance(
-            request.app.state.sessionmaker,
+            request.app.state.engine,
             enrollment_id,
             lambda live, now: rules.answer(live, now=now, text=body.answer),
             trainee_id=trainee_id,

@@ -199,7 +199,8 @@ async def test_a_worker_outage_refuses_no_heartbeat_and_loses_nothing(
             row = await study_ledger.read(s, eid)
         assert row is not None and row.report_due  # kept until the workflow hears it
 
-        # back: the sweeper delivers the completion; nothing was lost
+        # back: the sweeper delivers the completion (once the page has given up); nothing was lost
+        await asyncio.sleep(api.study_ledger.REPORT_WAIT_SECONDS + 1.5)
         worker2 = build_worker(temporal_client, stoppable_worker["settings"], sessionmaker)
         async with worker2:
             await application.state.study_sweeper.sweep()
