@@ -19,7 +19,6 @@ from activities.certificates import CertificateActivities
 from activities.compliance import ComplianceActivities
 from activities.courses import CourseActivities
 from activities.faults import PermanentFailures
-from activities.group_invoicing import GroupInvoicingActivities
 from activities.hours import HoursActivities
 from activities.invoices import InvoiceActivities
 from activities.mail import MailActivities
@@ -27,7 +26,8 @@ from activities.orders import OrderActivities
 from activities.reconciliation import ReconciliationActivities
 from activities.study import StudyActivities
 from activities.tasks import TaskActivities
-from activities.unit_invoicing import UnitInvoicingActivities
+from activities.unit_invoice import UnitInvoiceActivities
+from activities.unit_qualification import UnitQualificationActivities
 from config import Settings, get_settings
 from core.telemetry import worker_runtime
 from core.temporal_client import connect
@@ -72,8 +72,8 @@ def build_activities(
     acts += MailActivities(settings).all()
     acts += CertificateActivities(sessionmaker, settings).all()
     acts += HoursActivities(sessionmaker, settings).all()
-    acts += GroupInvoicingActivities(sessionmaker).all()
-    acts += UnitInvoicingActivities(sessionmaker, settings).all()
+    acts += UnitQualificationActivities(sessionmaker).all()
+    acts += UnitInvoiceActivities(sessionmaker, settings).all()
     acts += CourseActivities(sessionmaker).all()
     acts += ComplianceActivities(sessionmaker, settings).all()
     acts += ReconciliationActivities(sessionmaker, gateway).all()

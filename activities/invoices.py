@@ -2,7 +2,7 @@
 issuing into the invoice register (number + PDF), and the red-letter reversal of a refunded order.
 
 The issuing steps at the bottom (current amounts, blue invoice, PDF) serve the unit invoice too
-(activities/unit_invoicing.py): both processes invoice orders by the same rules into one register.
+(activities/unit_invoice.py): both processes invoice orders by the same rules into one register.
 
 Every activity is idempotent: records are keyed by the application number, the register by
 `issue_key`, the PDF by the invoice number (rendered only while the file is missing).
@@ -28,10 +28,10 @@ from db.base import utcnow
 from db.invoice_guard import claim_orders_and_commit, release_orders
 from db.invoice_register import SHANGHAI, blue_key, find_invoice, red_key, register_invoice
 from db.models.catalog import School
-from db.models.group_invoicing import UnitInvoiceApplication, UnitInvoiceItem
 from db.models.invoice_guard import InvoicedOrder, InvoiceKind
 from db.models.invoices import Invoice, PersonalInvoiceApplication, PersonalInvoiceItem
 from db.models.orders import Order, Refund
+from db.models.unit_invoice import UnitInvoiceApplication, UnitInvoiceItem
 from db.models.users import User
 from db.notices import add_notice
 from domain.invoicing import ITEM_NAME, InvoiceRecorded, TaxRate
@@ -305,7 +305,7 @@ async def _invoiced_for_order(session: AsyncSession, guard: InvoicedOrder, order
     return int(cents or 0)
 
 
-# ---- issuing steps shared with the unit invoice (activities/unit_invoicing.py) -----------------
+# ---- issuing steps shared with the unit invoice (activities/unit_invoice.py) -----------------
 
 
 def invoice_pdf_path(invoice_no: str) -> str:

@@ -7,7 +7,7 @@ trainee downloads it from 我的发票. Sending is at-least-once: a retry after 
 acknowledgement was lost sends the mail again. The Message-ID is derived from the invoice number,
 so mail clients show such a repeat as one mail.
 
-`send_mail` and `invoice_mail` serve the unit invoice's mail too (activities/unit_invoicing.py).
+`send_mail` and `invoice_mail` serve the unit invoice's mail too (activities/unit_invoice.py).
 """
 
 from __future__ import annotations

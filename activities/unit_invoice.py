@@ -1,5 +1,6 @@
-"""Issuing a unit invoice (单位开票): the shared invoice register numbers it, then the PDF, the
-projection and the e-mail to the unit.
+"""单位开票 (unit invoice): the application with its claims in the shared invoiced-orders guard, its
+rejection, then issuing — the shared invoice register numbers it, then the PDF, the projection and the
+e-mail to the unit. Every activity is idempotent: a retry changes nothing twice.
 
 The personal invoice's `invoices.issue` reads personal applications, so the unit invoice has its own
 issue activity; the steps, though, are the personal invoice's (activities/invoices.py: amounts, blue
@@ -13,7 +14,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 from temporalio import activity
@@ -28,55 +29,113 @@ from activities.invoices import (
 from activities.mail import SENDER_NAME, invoice_mail, send_mail
 from config import Settings
 from db.base import utcnow
+from db.invoice_guard import claim_orders_and_commit, release_orders
 from db.invoice_register import blue_key, find_invoice
 from db.models.catalog import School
-from db.models.group_invoicing import UnitInvoiceApplication
 from db.models.invoice_guard import InvoiceKind
 from db.models.invoices import Invoice
+from db.models.unit_invoice import UnitInvoiceApplication, UnitInvoiceItem
 from db.models.users import User
 from db.notices import add_notice
 from domain.catalog import format_money
-from domain.group_invoicing import UnitInvoiceDecided, UnitInvoiceIssued, UnitInvoiceState
-from domain.notices import invoice_issued
+from domain.invoicing import InvoiceRecorded
+from domain.notices import invoice_issued, invoice_rejected
+from domain.unit_invoice import UnitInvoiceDecided, UnitInvoiceInput, UnitInvoiceIssued, UnitInvoiceState
 from media.pdf import InvoiceView
 
+RECORDS_PAGE = "/my/group-invoicing/records"  # 开票记录, where a notice sends the applicant
 
-class UnitInvoicingActivities:
+
+class UnitInvoiceActivities:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self.sessionmaker = sessionmaker
         self.settings = settings
 
-    @activity.defn(name="unit_invoicing.issue")
-    async def issue(self, d: UnitInvoiceDecided) -> UnitInvoiceIssued:
+    @activity.defn(name="unit_invoice.record")
+    async def record(self, application: UnitInvoiceInput) -> InvoiceRecorded:
+        """The application, its items and the order claims in one transaction — or nothing at all
+        when another application holds one of the orders."""
+        order_nos = [line.order_no for line in application.lines]
+        async with self.sessionmaker() as session:
+            if await session.get(UnitInvoiceApplication, application.application_no) is not None:
+                return InvoiceRecorded()  # a retried activity: already on record
+            session.add(_application_row(application))
+            await session.flush()
+            session.add_all(
+                UnitInvoiceItem(
+                    application_no=application.application_no,
+                    order_no=line.order_no,
+                    trainee_id=line.trainee_id,
+                    amount_cents=line.amount_cents,
+                )
+                for line in application.lines
+            )
+            taken = await claim_orders_and_commit(
+                session, order_nos, kind=InvoiceKind.UNIT, application_no=application.application_no
+            )
+        return InvoiceRecorded(taken_order_nos=taken)
+
+    @activity.defn(name="unit_invoice.reject")
+    async def reject(self, decided: UnitInvoiceDecided) -> None:
+        """已驳回 with the reason; the orders are free to be invoiced again."""
+        async with self.sessionmaker() as session:
+            rejected = await session.execute(
+                update(UnitInvoiceApplication)
+                .where(
+                    UnitInvoiceApplication.application_no == decided.application_no,
+                    UnitInvoiceApplication.status == UnitInvoiceState.PENDING,
+                )
+                .values(
+                    status=UnitInvoiceState.REJECTED,
+                    reason=decided.reason,
+                    decided_by=decided.reviewer_id,
+                    decided_at=datetime.fromisoformat(decided.decided_at),
+                )
+            )
+            applicant_id = await session.scalar(
+                select(UnitInvoiceApplication.applicant_id).where(
+                    UnitInvoiceApplication.application_no == decided.application_no
+                )
+            )
+            if rejected.rowcount and applicant_id is not None:  # type: ignore[attr-defined]
+                notice = invoice_rejected(applicant_id, decided.application_no, decided.reason, RECORDS_PAGE)
+                await add_notice(session, notice)
+            await release_orders(session, decided.application_no)
+            await session.commit()
+
+    @activity.defn(name="unit_invoice.issue")
+    async def issue(self, decided: UnitInvoiceDecided) -> UnitInvoiceIssued:
         """Registers the invoice once (a retry finds it by its issue key), renders the PDF while it is
         missing, and marks the application 已开票."""
-        invoice = await self._register(d)
+        invoice = await self._register(decided)
         assert invoice.invoice_no is not None
         relative = invoice_pdf_path(invoice.invoice_no)
         async with self.sessionmaker() as session:
-            app = await _application(session, d.application_no)
+            app = await _application(session, decided.application_no)
             if not (self.settings.files_dir / relative).is_file():
-                view = await _view(session, app, invoice, d.reviewer_id)
+                view = await _view(session, app, invoice, decided.reviewer_id)
                 await save_invoice_pdf(self.settings.files_dir / relative, view)
             await session.execute(update(Invoice).where(Invoice.id == invoice.id).values(pdf_path=relative))
             app.invoice_no = invoice.invoice_no
             app.amount_cents = invoice.amount_cents
             app.pdf_path = relative
             app.status = UnitInvoiceState.ISSUED
-            app.decided_by = d.reviewer_id
-            app.decided_at = app.decided_at or datetime.fromisoformat(d.decided_at)
+            app.decided_by = decided.reviewer_id
+            app.decided_at = app.decided_at or datetime.fromisoformat(decided.decided_at)
             app.issued_at = app.issued_at or invoice.issued_at
-            link = "/my/group-invoicing/records"
-            await add_notice(session, invoice_issued(app.applicant_id, app.application_no, invoice.invoice_no, link))
+            notice = invoice_issued(app.applicant_id, app.application_no, invoice.invoice_no, RECORDS_PAGE)
+            await add_notice(session, notice)
             await session.commit()
-        return UnitInvoiceIssued(application_no=d.application_no, invoice_no=invoice.invoice_no, pdf_path=relative)
+        return UnitInvoiceIssued(
+            application_no=decided.application_no, invoice_no=invoice.invoice_no, pdf_path=relative
+        )
 
-    async def _register(self, d: UnitInvoiceDecided) -> Invoice:
+    async def _register(self, decided: UnitInvoiceDecided) -> Invoice:
         async with self.sessionmaker() as session:
-            invoice = await find_invoice(session, blue_key(d.application_no))
+            invoice = await find_invoice(session, blue_key(decided.application_no))
             if invoice is not None:
                 return invoice
-            app = await _application(session, d.application_no)
+            app = await _application(session, decided.application_no)
             school = await session.get(School, app.school_id)
             assert school is not None
             amounts = await _current_amounts(session, app)
@@ -87,10 +146,10 @@ class UnitInvoicingActivities:
                 source=InvoiceKind.UNIT,
                 buyer_title=app.unit_name,
                 amount_cents=sum(amounts.values()),
-                issued_at=datetime.fromisoformat(d.decided_at),
+                issued_at=datetime.fromisoformat(decided.decided_at),
             )
 
-    @activity.defn(name="unit_invoicing.mail")
+    @activity.defn(name="unit_invoice.mail")
     async def mail(self, issued: UnitInvoiceIssued) -> None:
         """Sends the PDF to the e-mail given in the application, once the register says it went out
         (at-least-once: a lost acknowledgement sends it again, under the same Message-ID)."""
@@ -111,7 +170,24 @@ class UnitInvoicingActivities:
             await session.commit()
 
     def all(self) -> list[Any]:
-        return [self.issue, self.mail]
+        return [self.record, self.reject, self.issue, self.mail]
+
+
+def _application_row(application: UnitInvoiceInput) -> UnitInvoiceApplication:
+    return UnitInvoiceApplication(
+        application_no=application.application_no,
+        applicant_id=application.applicant_id,
+        qualification_id=application.qualification_id,
+        school_id=application.school_id,
+        unit_name=application.unit_name,
+        tax_id=application.tax_id,
+        email=application.email,
+        training_year=application.training_year,
+        amount_cents=application.amount_cents,
+        status=UnitInvoiceState.PENDING,
+        workflow_id=activity.info().workflow_id,
+        created_at=datetime.fromisoformat(application.submitted_at),
+    )
 
 
 async def _application(session: AsyncSession, application_no: str) -> UnitInvoiceApplication:

@@ -30,7 +30,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 def start_sweeper(app: FastAPI) -> Callable[[], Awaitable[None]]:
     """The study ledger's sweeper as a task of this process; returns its stop."""
     settings: Settings = app.state.settings
-    sweeper = StudySweeper(app.state.sessionmaker, app.state.temporal, settings.study_sweep_seconds)
+    sweeper = StudySweeper(app.state.engine, app.state.sessionmaker, app.state.temporal, settings.study_sweep_seconds)
     app.state.study_sweeper = sweeper
     stop = asyncio.Event()
     task = asyncio.create_task(sweeper.run_forever(stop))
@@ -94,7 +94,6 @@ def _include_routers(app: FastAPI) -> None:
         catalog,
         certificates,
         courses,
-        group_invoicing,
         hours,
         inbox,
         invoices,
@@ -107,6 +106,8 @@ def _include_routers(app: FastAPI) -> None:
         portal,
         reconciliation,
         study,
+        unit_invoice,
+        unit_qualification,
         units,
     )
 
@@ -122,7 +123,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(study.router)
     app.include_router(certificates.router)
     app.include_router(invoices.router)
-    app.include_router(group_invoicing.router)
+    app.include_router(unit_qualification.router)
+    app.include_router(unit_invoice.router)
     app.include_router(hours.router)
     app.include_router(inbox.router)
     app.include_router(courses.router)

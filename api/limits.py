@@ -17,12 +17,13 @@ from sqlalchemy.orm import InstrumentedAttribute
 from api.security import CSRF_EXEMPT_PREFIXES
 from db.models.catalog import Chapter, Course
 from db.models.checkout import Checkout
-from db.models.group_invoicing import UnitInvoiceApplication, UnitQualification
 from db.models.hours import HoursRecord
 from db.models.invoices import Invoice, PersonalInvoiceApplication
 from db.models.orders import Order
 from db.models.reconciliation import ReconciliationRun
 from db.models.tasks import SavedTaskFilter
+from db.models.unit_invoice import UnitInvoiceApplication
+from db.models.unit_qualification import UnitQualification
 from db.models.users import User
 from domain.errors import DomainError
 

@@ -1,7 +1,7 @@
-"""The reviewer inbox's view of 集体开票 (docs/INBOX.md): one submission loader per review kind,
-registered with `api.inbox_kinds.loader`; the templates are web/templates/inbox/kinds/<kind>.html.
+"""The reviewer inbox's view of 集体开票资格 (docs/INBOX.md): the submission loader of its review kind,
+registered with `api.inbox_kinds.loader`; the template is web/templates/inbox/kinds/unit_qualification.html.
 
-Kept in this module (imported by the group-invoicing router, hence whenever the app runs) so the
+Kept in this module (imported by the unit qualification router, hence whenever the app runs) so the
 shared api/inbox_kinds.py stays small."""
 
 from __future__ import annotations
@@ -10,60 +10,42 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from api.inbox_kinds import default_loader, loader
-from db.models.group_invoicing import UnitInvoiceApplication, UnitInvoiceItem, UnitQualification
-from db.models.orders import Order
 from db.models.tasks import ReviewTask
+from db.models.unit_qualification import UnitQualification
 from db.models.users import User
 from domain.review import TaskKind
 
 
-def _authorization(qualification_id: int) -> dict[str, Any]:
+def authorization_attachment(qualification_id: int) -> dict[str, Any]:
+    """The qualification's 委托书, shown with the qualification and with every unit invoice it allows."""
     return {"name": "委托书", "url": f"/group-invoicing/authorizations/{qualification_id}", "is_image": True}
 
 
 @loader(TaskKind.UNIT_QUALIFICATION)
 async def unit_qualification(session: AsyncSession, task: ReviewTask) -> dict[str, Any]:
     """The unit, its applicant, the letter of authorization and the unit's earlier applications."""
-    qid = str((task.payload or {}).get("qualification_id", ""))
-    q = await session.get(UnitQualification, int(qid)) if qid.isdigit() else None
-    if q is None:
+    qualification_id = str((task.payload or {}).get("qualification_id", ""))
+    qualification = (
+        await session.get(UnitQualification, int(qualification_id)) if qualification_id.isdigit() else None
+    )
+    if qualification is None:
         return await default_loader(session, task)
-    applicant = await session.get(User, q.applicant_id)
+    applicant = await session.get(User, qualification.applicant_id)
     earlier = (
         await session.scalars(
             select(UnitQualification)
-            .where(UnitQualification.credit_code == q.credit_code, UnitQualification.id != q.id)
+            .where(
+                UnitQualification.credit_code == qualification.credit_code,
+                UnitQualification.id != qualification.id,
+            )
             .order_by(UnitQualification.attempt)
         )
     ).all()
-    return {"qualification": q, "applicant": applicant, "earlier": earlier, "attachments": [_authorization(q.id)]}
-
-
-@loader(TaskKind.UNIT_INVOICE)
-async def unit_invoice(session: AsyncSession, task: ReviewTask) -> dict[str, Any]:
-    """The invoice details (抬头, 税号, 邮箱, 金额) and every record it covers, with the unit's letter."""
-    application_no = str((task.payload or {}).get("application_no", ""))
-    application = await session.get(
-        UnitInvoiceApplication,
-        application_no,
-        options=[selectinload(UnitInvoiceApplication.items).selectinload(UnitInvoiceItem.trainee)],
-    )
-    if application is None:
-        return await default_loader(session, task)
-    orders = {
-        o.order_no: o
-        for o in await session.scalars(
-            select(Order)
-            .where(Order.order_no.in_([i.order_no for i in application.items]))
-            .options(selectinload(Order.items))
-        )
-    }
-    records = [{"item": item, "order": orders.get(item.order_no)} for item in application.items]
     return {
-        "application": application,
-        "records": records,
-        "attachments": [_authorization(application.qualification_id)],
+        "qualification": qualification,
+        "applicant": applicant,
+        "earlier": earlier,
+        "attachments": [authorization_attachment(qualification.id)],
     }

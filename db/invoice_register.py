@@ -1,4 +1,4 @@
-"""The register of issued invoices (table `invoices`), shared by personal and unit invoicing.
+"""The register of issued invoices (table `invoices`), shared by personal and unit invoices.
 
 `register_invoice` gives an invoice its 20-digit number (domain.invoicing.invoice_number) from the
 register's row id, so the sequence is unique across every process and every worker, and it is

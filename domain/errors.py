@@ -60,7 +60,7 @@ MESSAGES: dict[str, str] = {
     "InvoiceNotFound": "发票申请不存在",
     "InvoiceNotCancellable": "该发票申请已处理，不能取消",
     "InvoicePdfPending": "电子发票正在生成，请稍后再试",
-    # Group invoicing (集体开票)
+    # 集体开票: the unit qualification and the unit invoice
     "UnitNameRequired": "请输入单位名称",
     "UnitNameTooLong": "单位名称过长",
     "UnitTaxIdRequired": "请输入单位识别号",

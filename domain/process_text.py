@@ -16,12 +16,13 @@ from typing import Any
 from domain.catalog import TrainingType, format_money
 from domain.compliance import ComplianceRoundInput
 from domain.courses import CoursePublicationInput
-from domain.group_invoicing import QualificationInput, QualificationState, UnitInvoiceInput, UnitInvoiceState
 from domain.hours import DeclarationInput, DeclarationState
 from domain.orders import OrderInput, OrderState, RefundRequest
 from domain.personal_invoice import InvoiceState, PersonalInvoiceInput
 from domain.reconciliation import ReconcileInput
 from domain.study import StudyInput, StudyStatus
+from domain.unit_invoice import UnitInvoiceInput, UnitInvoiceState
+from domain.unit_qualification import QualificationInput, QualificationState
 
 SEP = " · "
 FAILED_LABEL = "失败"  # workflows.common.FAILED: a step that cannot succeed stopped the process
@@ -136,33 +137,37 @@ def personal_invoice_text(app: PersonalInvoiceInput) -> ProcessText:
     )
 
 
-def unit_qualification_text(q: QualificationInput) -> ProcessText:
+def unit_qualification_text(application: QualificationInput) -> ProcessText:
     return ProcessText(
-        summary=SEP.join([f"集体开票资格 {q.unit_name}", q.applicant_name, f"第 {q.attempt} 次申请"]),
+        summary=SEP.join(
+            [f"集体开票资格 {application.unit_name}", application.applicant_name, f"第 {application.attempt} 次申请"]
+        ),
         details=_lines(
-            f"**集体开票资格** {q.unit_name}",
-            f"- 统一社会信用代码 {q.credit_code} · 第 {q.attempt} 次申请",
-            f"- 申请人 {q.applicant_name}（ID {q.applicant_id}） · 提交于 {q.submitted_at}",
+            f"**集体开票资格** {application.unit_name}",
+            f"- 统一社会信用代码 {application.credit_code} · 第 {application.attempt} 次申请",
+            f"- 申请人 {application.applicant_name}（ID {application.applicant_id}）"
+            f" · 提交于 {application.submitted_at}",
         ),
         states=QualificationState.LABELS,
     )
 
 
-def unit_invoice_text(inp: UnitInvoiceInput) -> ProcessText:
+def unit_invoice_text(application: UnitInvoiceInput) -> ProcessText:
     return ProcessText(
         summary=SEP.join(
             [
-                f"单位开票 {inp.application_no}",
-                inp.unit_name,
-                format_money(inp.amount_cents),
-                f"{len(inp.lines)} 笔订单",
+                f"单位开票 {application.application_no}",
+                application.unit_name,
+                format_money(application.amount_cents),
+                f"{len(application.lines)} 笔订单",
             ]
         ),
         details=_lines(
-            f"**单位开票** 申请 {inp.application_no}",
-            f"- 单位：{inp.unit_name} · 税号 {inp.tax_id} · {inp.training_year} 年度",
-            f"- 订单：{'、'.join(line.order_no for line in inp.lines)}",
-            f"- 申请人 ID {inp.applicant_id} · 学校 ID {inp.school_id} · 提交于 {inp.submitted_at}",
+            f"**单位开票** 申请 {application.application_no}",
+            f"- 单位：{application.unit_name} · 税号 {application.tax_id} · {application.training_year} 年度",
+            f"- 订单：{'、'.join(line.order_no for line in application.lines)}",
+            f"- 申请人 ID {application.applicant_id} · 学校 ID {application.school_id}"
+            f" · 提交于 {application.submitted_at}",
         ),
         states=UnitInvoiceState.LABELS,
     )

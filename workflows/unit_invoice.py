@@ -14,14 +14,14 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.catalog import format_money
-    from domain.group_invoicing import (
+    from domain.process_text import unit_invoice_text
+    from domain.review import Decision, OpenTask, Queue, TaskKind
+    from domain.unit_invoice import (
         UnitInvoiceDecided,
         UnitInvoiceInput,
         UnitInvoiceState,
         UnitInvoiceView,
     )
-    from domain.process_text import unit_invoice_text
-    from domain.review import Decision, OpenTask, Queue, TaskKind
     from workflows.common import (
         FAILED,
         mark_failed,
@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
         wait_until_told,
     )
     from workflows.review import ReviewStep
-    from workflows.steps import group_invoicing
+    from workflows.steps import unit_invoice as steps
 
 
 def unit_invoice_workflow_id(application_no: str) -> str:
@@ -52,18 +52,18 @@ class UnitInvoiceWorkflow:
         self.failure_told = False  # the page waiting on the first answer has had the refusal
 
     @workflow.run
-    async def run(self, inp: UnitInvoiceInput) -> str:
-        self.input = inp
-        self.text = unit_invoice_text(inp)
+    async def run(self, application: UnitInvoiceInput) -> str:
+        self.input = application
+        self.text = unit_invoice_text(application)
         set_status(UnitInvoiceState.PENDING, self.text)
         try:
-            recorded = await run_step(group_invoicing.record_unit_invoice, inp)
+            recorded = await run_step(steps.record, application)
         except ActivityError as err:
             reason = permanent_failure_reason(err)
             if reason is None:
                 raise
             self.state, self.failure, self.recorded = FAILED, reason, True
-            mark_failed("record_unit_invoice", reason)
+            mark_failed("unit_invoice.record", reason)
             await wait_until_told(lambda: self.failure_told)
             return self.state
         if recorded.taken_order_nos:
@@ -75,26 +75,26 @@ class UnitInvoiceWorkflow:
             return self.state
         self.recorded = True
 
-        remind_after = timedelta(seconds=inp.remind_after_seconds)
-        due_after = timedelta(seconds=inp.due_after_seconds)
+        remind_after = timedelta(seconds=application.remind_after_seconds)
+        due_after = timedelta(seconds=application.due_after_seconds)
         decision = await self.review.run(self._task(due_after), remind_after, due_after)
         assert decision is not None  # the applicant cannot withdraw a unit application
         # the reviewer's decision is on record first; issuing may take a while (PDF)
         await self.review.close_with_decision()
         decided = UnitInvoiceDecided(
-            application_no=inp.application_no,
+            application_no=application.application_no,
             state=UnitInvoiceState.ISSUED if decision.approve else UnitInvoiceState.REJECTED,
             reason=decision.reason.strip(),
             reviewer_id=decision.reviewer_id,
             decided_at=workflow.now().isoformat(),
         )
         if decision.approve:
-            issued = await run_step(group_invoicing.issue_unit_invoice, decided)
+            issued = await run_step(steps.issue, decided)
             self.invoice_no = issued.invoice_no
             self.state = UnitInvoiceState.ISSUED
             set_status(self.state, self.text)
             try:
-                await run_step(group_invoicing.mail_unit_invoice, issued)
+                await run_step(steps.mail, issued)
             except ActivityError as err:
                 # as for the personal invoice: an address the mail server refuses for good leaves the
                 # invoice issued, downloadable from 开票记录; anything else is a fault to look at
@@ -102,7 +102,7 @@ class UnitInvoiceWorkflow:
                     raise
                 workflow.logger.warning("unit invoice %s: mail refused", issued.invoice_no)
         else:
-            await run_step(group_invoicing.reject_unit_invoice, decided)
+            await run_step(steps.reject, decided)
             self.state, self.reason = UnitInvoiceState.REJECTED, decided.reason
             set_status(self.state, self.text)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -110,16 +110,19 @@ class UnitInvoiceWorkflow:
 
     def _task(self, due_after: timedelta) -> OpenTask:
         assert self.input is not None
-        inp = self.input
+        application = self.input
         return OpenTask(
             task_key=f"{workflow.info().workflow_id}:review",
             kind=TaskKind.UNIT_INVOICE,
-            subject=f"单位开票：{inp.unit_name}（{len(inp.lines)} 条记录，{format_money(inp.amount_cents)}）",
+            subject=(
+                f"单位开票：{application.unit_name}"
+                f"（{len(application.lines)} 条记录，{format_money(application.amount_cents)}）"
+            ),
             queue=Queue.FINANCE,
             workflow_id=workflow.info().workflow_id,
-            submitter_id=inp.applicant_id,
+            submitter_id=application.applicant_id,
             due_at=(workflow.now() + due_after).isoformat(),
-            payload={"application_no": inp.application_no},
+            payload={"application_no": application.application_no},
         )
 
     # ---- Updates -----------------------------------------------------------------------------

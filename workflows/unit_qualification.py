@@ -1,4 +1,5 @@
-"""UnitQualificationWorkflow: a unit's 集体开票 application, reviewed by the platform admin (queue "admin").
+"""UnitQualificationWorkflow: a unit's application for 集体开票资格 (unit qualification: the right to ask
+for unit invoices), reviewed by the platform admin (queue "admin").
 
 Id `unit-qualification-{credit_code}-{n}`: n counts the unit's applications, so a rejected unit applies
 again under a new id while a second start of the same attempt is refused by the server.
@@ -12,14 +13,14 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.group_invoicing import (
+    from domain.process_text import unit_qualification_text
+    from domain.review import Decision, OpenTask, Queue, TaskKind
+    from domain.unit_qualification import (
         QualificationDecided,
         QualificationInput,
         QualificationState,
         QualificationView,
     )
-    from domain.process_text import unit_qualification_text
-    from domain.review import Decision, OpenTask, Queue, TaskKind
     from workflows.common import (
         FAILED,
         mark_failed,
@@ -30,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
         wait_until_told,
     )
     from workflows.review import ReviewStep
-    from workflows.steps import group_invoicing
+    from workflows.steps import unit_qualification as steps
 
 
 def qualification_workflow_id(credit_code: str, attempt: int) -> str:
@@ -49,30 +50,30 @@ class UnitQualificationWorkflow:
         self.failure_told = False  # the page waiting on the first answer has had the refusal
 
     @workflow.run
-    async def run(self, q: QualificationInput) -> str:
-        self.input = q
-        self.text = unit_qualification_text(q)
+    async def run(self, application: QualificationInput) -> str:
+        self.input = application
+        self.text = unit_qualification_text(application)
         set_status(QualificationState.UNDER_REVIEW, self.text)
         try:
-            self.qualification_id = await run_step(group_invoicing.record_qualification, q)
+            self.qualification_id = await run_step(steps.record, application)
         except ActivityError as err:
             reason = permanent_failure_reason(err)
             if reason is None:
                 raise
             self.state, self.failure = FAILED, reason
-            mark_failed("record_qualification", reason)
+            mark_failed("unit_qualification.record", reason)
             await wait_until_told(lambda: self.failure_told)
             return self.state
 
-        remind_after = timedelta(seconds=q.remind_after_seconds)
-        due_after = timedelta(seconds=q.due_after_seconds)
+        remind_after = timedelta(seconds=application.remind_after_seconds)
+        due_after = timedelta(seconds=application.due_after_seconds)
         decision = await self.review.run(self._task(due_after), remind_after, due_after)
         assert decision is not None  # nothing else ends the wait: the applicant cannot withdraw
         await self.review.close_with_decision()
 
         state = QualificationState.APPROVED if decision.approve else QualificationState.REJECTED
         await run_step(
-            group_invoicing.decide_qualification,
+            steps.decide,
             QualificationDecided(
                 qualification_id=self.qualification_id,
                 state=state,
@@ -88,16 +89,16 @@ class UnitQualificationWorkflow:
 
     def _task(self, due_after: timedelta) -> OpenTask:
         assert self.input is not None and self.qualification_id is not None
-        q = self.input
+        application = self.input
         return OpenTask(
             task_key=f"{workflow.info().workflow_id}:review",
             kind=TaskKind.UNIT_QUALIFICATION,
-            subject=f"集体开票资格：{q.unit_name}（{q.credit_code}）",
+            subject=f"集体开票资格：{application.unit_name}（{application.credit_code}）",
             queue=Queue.ADMIN,
             workflow_id=workflow.info().workflow_id,
-            submitter_id=q.applicant_id,
+            submitter_id=application.applicant_id,
             due_at=(workflow.now() + due_after).isoformat(),
-            payload={"qualification_id": str(self.qualification_id), "attempt": str(q.attempt)},
+            payload={"qualification_id": str(self.qualification_id), "attempt": str(application.attempt)},
         )
 
     # ---- Updates -----------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from db.models import (  # noqa: F401
     certificates,
     checkout,  # noqa: F401,E402
     compliance,  # noqa: F401,E402
-    group_invoicing,  # noqa: F401,E402
     hours,  # noqa: F401,E402
     invoice_guard,  # noqa: F401,E402
     invoices,
@@ -15,5 +14,7 @@ from db.models import (  # noqa: F401
     reconciliation,  # noqa: F401,E402
     study,  # noqa: F401,E402
     tasks,
+    unit_invoice,
+    unit_qualification,
     users,
 )

@@ -31,7 +31,7 @@ class OrderStatus:
     CANCELLED = "cancelled"  # 已取消
     PARTLY_REFUNDED = "part_refund"  # 部分退款 (some lines withdrawn and refunded)
     REFUNDED = "refunded"  # 已退款 (every line refunded)
-    SETTLED = (PAID, PARTLY_REFUNDED, REFUNDED)  # paid once: invoices and unit invoicing look at these
+    SETTLED = (PAID, PARTLY_REFUNDED, REFUNDED)  # paid once: personal and unit invoices look at these
 
     LABELS = {
         PENDING: "待支付",

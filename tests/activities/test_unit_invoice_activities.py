@@ -1,5 +1,6 @@
-"""集体开票 activities are safe to run twice, and the shared guard keeps an order on one invoice only —
-even when two applications race past the web layer's check."""
+"""单位开票 activities (and the qualification's, which every unit invoice needs) are safe to run twice,
+and the shared guard keeps an order on one invoice only — even when two applications race past the web
+layer's check."""
 
 from __future__ import annotations
 
@@ -10,31 +11,27 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from activities.group_invoicing import GroupInvoicingActivities
-from activities.unit_invoicing import UnitInvoicingActivities
-from db.models.group_invoicing import UnitInvoiceApplication, UnitInvoiceItem, UnitQualification
+from activities.unit_invoice import UnitInvoiceActivities
+from activities.unit_qualification import UnitQualificationActivities
 from db.models.invoice_guard import InvoicedOrder
+from db.models.unit_invoice import UnitInvoiceApplication, UnitInvoiceItem
+from db.models.unit_qualification import UnitQualification
 from domain.credit_code import make_credit_code
-from domain.group_invoicing import (
-    QualificationDecided,
-    QualificationInput,
-    UnitInvoiceDecided,
-    UnitInvoiceInput,
-    UnitInvoiceLine,
-)
 from domain.invoicing import InvoiceRecorded
+from domain.unit_invoice import UnitInvoiceDecided, UnitInvoiceInput, UnitInvoiceLine
+from domain.unit_qualification import QualificationDecided, QualificationInput
 from tests.support import run_as_activity
-from tests.support.group_invoicing import paid_order, unique_unit, unit_member
+from tests.support.invoicing import paid_order, unique_unit, unit_member
 from workflows.unit_invoice import unit_invoice_workflow_id
 from workflows.unit_qualification import qualification_workflow_id
 
 
-def record_unit_invoice(acts: GroupInvoicingActivities, app: UnitInvoiceInput) -> Awaitable[InvoiceRecorded]:
-    return run_as_activity(unit_invoice_workflow_id(app.application_no), acts.record_unit_invoice, app)
+def record_unit_invoice(acts: UnitInvoiceActivities, app: UnitInvoiceInput) -> Awaitable[InvoiceRecorded]:
+    return run_as_activity(unit_invoice_workflow_id(app.application_no), acts.record, app)
 
 
-async def qualification(acts: GroupInvoicingActivities, applicant_id: int) -> int:
-    q = QualificationInput(
+async def qualification(acts: UnitQualificationActivities, applicant_id: int) -> int:
+    submitted = QualificationInput(
         credit_code=make_credit_code(f"12430000AC{secrets.randbelow(10**7):07d}"),
         attempt=1,
         unit_name="某单位",
@@ -45,10 +42,10 @@ async def qualification(acts: GroupInvoicingActivities, applicant_id: int) -> in
         remind_after_seconds=60,
         due_after_seconds=120,
     )
-    wf = qualification_workflow_id(q.credit_code, q.attempt)
-    first = await run_as_activity(wf, acts.record_qualification, q)
-    assert await run_as_activity(wf, acts.record_qualification, q) == first  # a retry finds the row
-    await acts.decide_qualification(QualificationDecided(first, "approved", "", 1, datetime.now(UTC).isoformat()))
+    wf = qualification_workflow_id(submitted.credit_code, submitted.attempt)
+    first = await run_as_activity(wf, acts.record, submitted)
+    assert await run_as_activity(wf, acts.record, submitted) == first  # a retry finds the row
+    await acts.decide(QualificationDecided(first, "approved", "", 1, datetime.now(UTC).isoformat()))
     return first
 
 
@@ -70,11 +67,11 @@ def application(no: str, applicant_id: int, qid: int, lines: list[UnitInvoiceLin
 
 
 async def test_two_applications_racing_for_one_order_leave_it_on_one(sessionmaker, settings) -> None:
-    acts = GroupInvoicingActivities(sessionmaker)
+    acts = UnitInvoiceActivities(sessionmaker, settings)
     member = await unit_member(sessionmaker, unique_unit())
     a = await paid_order(sessionmaker, member.id, "PUB-01")
     b = await paid_order(sessionmaker, member.id, "PUB-02")
-    qid = await qualification(acts, member.id)
+    qid = await qualification(UnitQualificationActivities(sessionmaker), member.id)
     first = application(f"U-{secrets.token_hex(4)}", member.id, qid, [UnitInvoiceLine(a, member.id, 6000)])
     second = application(
         f"U-{secrets.token_hex(4)}",
@@ -103,16 +100,15 @@ async def test_two_applications_racing_for_one_order_leave_it_on_one(sessionmake
 
 
 async def test_issue_twice_numbers_once_and_rejection_frees_orders(sessionmaker, settings) -> None:
-    acts = GroupInvoicingActivities(sessionmaker)
-    issuing = UnitInvoicingActivities(sessionmaker, settings)
+    acts = UnitInvoiceActivities(sessionmaker, settings)
     member = await unit_member(sessionmaker, unique_unit())
-    qid = await qualification(acts, member.id)
+    qid = await qualification(UnitQualificationActivities(sessionmaker), member.id)
     a = await paid_order(sessionmaker, member.id, "AGR-02")
     issued_app = application(f"U-{secrets.token_hex(4)}", member.id, qid, [UnitInvoiceLine(a, member.id, 8000)])
     await record_unit_invoice(acts, issued_app)
     decided = UnitInvoiceDecided(issued_app.application_no, "issued", "", 1, datetime.now(UTC).isoformat())
-    one = await issuing.issue(decided)
-    two = await issuing.issue(decided)
+    one = await acts.issue(decided)
+    two = await acts.issue(decided)
     assert one == two and len(one.invoice_no) == 20
     assert (settings.files_dir / one.pdf_path).read_bytes().startswith(b"%PDF")
 
@@ -120,12 +116,12 @@ async def test_issue_twice_numbers_once_and_rejection_frees_orders(sessionmaker,
     rejected = application(f"U-{secrets.token_hex(4)}", member.id, qid, [UnitInvoiceLine(b, member.id, 8000)])
     await record_unit_invoice(acts, rejected)
     no = UnitInvoiceDecided(rejected.application_no, "rejected", "抬头有误", 1, datetime.now(UTC).isoformat())
-    await acts.reject_unit_invoice(no)
-    await acts.reject_unit_invoice(no)
+    await acts.reject(no)
+    await acts.reject(no)
     async with sessionmaker() as s:
         row = await s.get(UnitInvoiceApplication, rejected.application_no)
         assert row is not None and (row.status, row.reason) == ("rejected", "抬头有误")
         assert await s.get(InvoicedOrder, b) is None
         assert (await s.get(InvoicedOrder, a)) is not None  # the issued one keeps its order
-        q = await s.get(UnitQualification, qid)
-        assert q is not None and q.status == "approved"
+        qualified = await s.get(UnitQualification, qid)
+        assert qualified is not None and qualified.status == "approved"

@@ -25,7 +25,7 @@ from tests.support.courses import (
     open_task_for,
     upload_chapter,
 )
-from tests.support.group_invoicing import decide, png_bytes
+from tests.support.invoicing import decide, png_bytes
 
 pytestmark = pytest.mark.usefixtures("live_server")
 

@@ -26,7 +26,7 @@ from db.models.invoices import PersonalInvoiceApplication
 from db.models.orders import Enrollment, EnrollmentStatus, Order, OrderItem
 from domain.errors import MESSAGES
 from tests.support import csrf, enter_school, eventually, htmx, login_trainee, make_trainee
-from tests.support.group_invoicing import paid_order
+from tests.support.invoicing import paid_order
 
 pytestmark = pytest.mark.usefixtures("live_server")
 YEAR = date.today().year

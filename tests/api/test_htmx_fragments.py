@@ -26,8 +26,8 @@ from domain.credit_code import make_credit_code
 from tests.api.test_purchase import checkout, course_ids
 from tests.support import enter_school, htmx, login_trainee, make_staff, make_trainee, staff_client
 from tests.support.certificates import issue_certificate, make_completed_enrollment
-from tests.support.group_invoicing import decide, paid_order, png_bytes, task_of, unique_unit, unit_member
 from tests.support.hours import make_enrollment
+from tests.support.invoicing import decide, paid_order, png_bytes, task_of, unique_unit, unit_member
 from tests.support.study import buy
 from workflows.unit_qualification import qualification_workflow_id
 
@@ -62,9 +62,9 @@ COVERED = {
     ("get", "/my/courses"): "test_my_courses_list_start_and_withdraw",
     ("get", "/study/*/start"): "test_my_courses_list_start_and_withdraw",
     ("post", "/my/courses/*/withdraw"): "test_my_courses_list_start_and_withdraw",
-    ("post", "/my/group-invoicing/qualification"): "test_group_invoicing_qualification_query_and_apply",
-    ("get", "/my/group-invoicing/unit-invoice"): "test_group_invoicing_qualification_query_and_apply",
-    ("post", "/my/group-invoicing/unit-invoices"): "test_group_invoicing_qualification_query_and_apply",
+    ("post", "/my/group-invoicing/qualification"): "test_unit_qualification_then_unit_invoice_query_and_apply",
+    ("get", "/my/group-invoicing/unit-invoice"): "test_unit_qualification_then_unit_invoice_query_and_apply",
+    ("post", "/my/group-invoicing/unit-invoices"): "test_unit_qualification_then_unit_invoice_query_and_apply",
     ("get", "/my/notices/count"): "test_notice_badge_mark_read_and_read_all",
     ("post", "/my/notices/*/read"): "test_notice_badge_mark_read_and_read_all",
     ("post", "/my/notices/read-all"): "test_notice_badge_mark_read_and_read_all",
@@ -318,7 +318,7 @@ async def _title(maker, enrollment_id: int) -> str:
         return course.title
 
 
-async def test_group_invoicing_qualification_query_and_apply(client, sessionmaker, app) -> None:
+async def test_unit_qualification_then_unit_invoice_query_and_apply(client, sessionmaker, app) -> None:
     unit = unique_unit("片段单位")
     applicant = await unit_member(sessionmaker, unit, "片段经办人")
     order_no = await paid_order(sessionmaker, applicant.id, "PUB-02")

@@ -14,7 +14,7 @@ from db.models.orders import Order, OrderStatus
 from db.notices import add_notice
 from domain import notices as n
 from tests.support import csrf, htmx, login_trainee, make_trainee
-from tests.support.group_invoicing import paid_order
+from tests.support.invoicing import paid_order
 
 
 @pytest.fixture

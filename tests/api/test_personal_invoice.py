@@ -27,7 +27,7 @@ from domain.invoicing import is_valid_invoice_number
 from domain.orders import RefundRequest
 from gateways.payment import RefundReceipt
 from tests.support import eventually, htmx, login_trainee, make_staff, make_trainee, staff_client
-from tests.support.group_invoicing import decide, paid_order
+from tests.support.invoicing import decide, paid_order
 from tests.support.units import notice_titles
 
 UNIT_CODE = make_credit_code("12430000MA4L00012")  # 17 characters + the check character

@@ -14,7 +14,7 @@ from playwright.async_api import Browser, FilePayload, Page, expect
 
 from db.models.users import Role
 from tests.e2e.journeys import click_nav, enter_school, pay_with_alipay, qr_login
-from tests.e2e.test_group_invoicing_journey import staff_decides
+from tests.e2e.test_unit_invoice_journey import staff_decides
 from tests.support import make_staff, make_trainee
 from tests.support.courses import clip_bytes
 

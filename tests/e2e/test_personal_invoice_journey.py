@@ -16,7 +16,7 @@ from db.models.tasks import ReviewTask
 from db.models.users import Role
 from tests.e2e.journeys import enter_school, qr_login
 from tests.support import make_staff, make_trainee
-from tests.support.group_invoicing import paid_order
+from tests.support.invoicing import paid_order
 
 pytestmark = pytest.mark.e2e
 

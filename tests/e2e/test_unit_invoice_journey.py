@@ -1,5 +1,6 @@
-"""Browser journeys of 集体开票: the qualification with an image (and refused with a non-image), the
-admin's approval in the inbox, then 单位开票 from the query to 开票记录 with finance issuing the invoice."""
+"""Browser journeys of 集体开票 up to the unit invoice: the qualification with an image (and refused with a
+non-image), the admin's approval in the inbox, then 单位开票 from the query to 开票记录 with finance issuing
+the invoice."""
 
 from __future__ import annotations
 
@@ -11,18 +12,18 @@ import pytest
 from playwright.async_api import Browser, FilePayload, Page, expect
 from sqlalchemy import select
 
-from db.models.group_invoicing import UnitQualification
+from db.models.unit_qualification import UnitQualification
 from db.models.users import Role
 from domain.credit_code import make_credit_code
 from tests.e2e.journeys import enter_school, qr_login
 from tests.support import eventually, make_staff
-from tests.support.group_invoicing import mail_catcher, mails_to, paid_order, png_bytes, unique_unit, unit_member
+from tests.support.invoicing import mail_catcher, mails_to, paid_order, png_bytes, unique_unit, unit_member
 
 pytestmark = pytest.mark.e2e
 YEAR = date.today().year
 
 
-async def open_group_invoicing(page: Page) -> None:
+async def open_qualification_page(page: Page) -> None:
     """个人中心 → 支付中心 → 集体开票 (the left menu)."""
     await page.click("#user-menu")
     await page.click(".dropdown-menu >> text=我的课程")
@@ -61,7 +62,7 @@ async def test_non_image_authorization_is_refused_and_nothing_is_stored(page: Pa
     trainee = await unit_member(sessionmaker, unique_unit(), "上传学员")
     await qr_login(page, trainee.name)
     await enter_school(page)
-    await open_group_invoicing(page)
+    await open_qualification_page(page)
     folder = settings.files_dir / "authorizations"
     before = sorted(folder.iterdir()) if folder.exists() else []
 
@@ -93,7 +94,7 @@ async def test_qualification_then_unit_invoice_to_records(
     # 集体开票: 单位名称, 单位识别号, 委托书 (an image) → 提交审核 → 审核中
     await qr_login(page, trainee.name)
     await enter_school(page)
-    await open_group_invoicing(page)
+    await open_qualification_page(page)
     code = make_credit_code(f"12430000E2E{secrets.randbelow(10**6):06d}")  # its own unit on each run (desktop, phone)
     await page.fill("#unit_name", unit)
     await page.fill("#tax_id", code)

@@ -1,6 +1,6 @@
-"""Helpers for the 集体开票 tests (and the 个人发票 ones: paid orders, a staff client, the inbox's
-decision): unit members with paid orders made directly in the database (these tests don't care about
-purchase), images made with Pillow, a staff client, the mail catcher."""
+"""Helpers for the invoice tests (个人发票, 集体开票资格 and 单位开票): unit members with paid orders made
+directly in the database (these tests don't care about purchase), images made with Pillow, the inbox's
+decision, the mail catcher."""
 
 from __future__ import annotations
 

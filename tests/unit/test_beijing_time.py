@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime
 
 from domain.beijing_time import beijing_time, beijing_today
 from domain.catalog import offered_years
-from domain.group_invoicing import make_application_no as unit_application_no
 from domain.hours import allowed_declaration_years, make_declaration_no
 from domain.orders import make_order_no
 from domain.personal_invoice import make_application_no as personal_application_no
+from domain.unit_invoice import make_application_no as unit_application_no
 
 NEW_YEAR_0039 = datetime(2025, 12, 31, 16, 39, 5, tzinfo=UTC)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from domain.group_invoicing import QualificationInput, UnitInvoiceInput, UnitInvoiceLine
 from domain.hours import DeclarationInput
 from domain.orders import OrderInput, OrderLine, RefundRequest
 from domain.personal_invoice import InvoiceLine, PersonalInvoiceInput
 from domain.process_text import process_text, study_progress
 from domain.study import ChapterSpec, CourseRef, StudyInput, StudyRules
+from domain.unit_invoice import UnitInvoiceInput, UnitInvoiceLine
+from domain.unit_qualification import QualificationInput
 
 
 def order(name: str = "张伟") -> OrderInput:

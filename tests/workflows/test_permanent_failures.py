@@ -14,13 +14,15 @@ from temporalio.worker import Worker
 from activities.faults import PermanentFailures
 from api.errors import message_for_update_failure
 from domain.errors import MESSAGES
-from domain.group_invoicing import QualificationInput, UnitInvoiceInput
 from domain.invoicing import InvoiceRecorded
 from domain.orders import OrderRecord
 from domain.personal_invoice import PersonalInvoiceInput
-from tests.workflows.test_group_invoicing_workflows import qualification, unit_invoice
+from domain.unit_invoice import UnitInvoiceInput
+from domain.unit_qualification import QualificationInput
 from tests.workflows.test_order_workflow import order_input
 from tests.workflows.test_personal_invoice_workflow import application
+from tests.workflows.test_unit_invoice_workflow import unit_invoice
+from tests.workflows.test_unit_qualification_workflow import qualification
 from workflows.common import PROCESS_STATUS
 from workflows.order import OrderWorkflow
 from workflows.personal_invoice import PersonalInvoiceWorkflow
@@ -136,13 +138,13 @@ async def test_unit_applications_that_cannot_be_stored_fail_once(temporal_client
     """集体开票资格 and 单位开票: the same for their first step."""
     calls: list[str] = []
 
-    @activity.defn(name="group_invoicing.record_qualification")
-    async def record_qualification(q: QualificationInput) -> int:
+    @activity.defn(name="unit_qualification.record")
+    async def record_qualification(submission: QualificationInput) -> int:
         calls.append("qualification")
         raise DataError("INSERT ...", {}, Exception("value too long for type character varying(100)"))
 
-    @activity.defn(name="group_invoicing.record_unit_invoice")
-    async def record_unit_invoice(inp: UnitInvoiceInput) -> InvoiceRecorded:
+    @activity.defn(name="unit_invoice.record")
+    async def record_unit_invoice(submission: UnitInvoiceInput) -> InvoiceRecorded:
         calls.append("unit_invoice")
         raise DataError("INSERT ...", {}, Exception("value too long for type character varying(254)"))
 
@@ -154,16 +156,16 @@ async def test_unit_applications_that_cannot_be_stored_fail_once(temporal_client
         interceptors=[PermanentFailures()],
     )
     async with worker:
-        q = await temporal_client.start_workflow(
+        qualification_handle = await temporal_client.start_workflow(
             UnitQualificationWorkflow.run,
             qualification(),
             id=f"unit-qualification-fail-{uuid.uuid4().hex[:8]}",
             task_queue=QUEUE,
         )
-        await _refused_then_failed(q, "submitted")
+        await _refused_then_failed(qualification_handle, "submitted")
         no = f"U{uuid.uuid4().hex[:12]}"
-        u = await temporal_client.start_workflow(
+        unit_invoice_handle = await temporal_client.start_workflow(
             UnitInvoiceWorkflow.run, unit_invoice(no), id=f"unit-invoice-{no}", task_queue=QUEUE
         )
-        await _refused_then_failed(u, "submitted")
+        await _refused_then_failed(unit_invoice_handle, "submitted")
     assert calls == ["qualification", "unit_invoice"]

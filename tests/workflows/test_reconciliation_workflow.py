@@ -36,6 +36,7 @@ from domain.orders import OrderState, OrderView, PaymentReceived
 from domain.reconciliation import DifferenceKind, previous_beijing_day, refund_no_for
 from domain.review import Decision, ItemDecision
 from gateways.payment import BillEntry, RefundReceipt, Trade, TradeState
+from tests.conftest import time_skipping_env
 from tests.workflows.histories import record
 from workflows.reconciliation import ReconcileInput, ReconcileResult, ReconciliationWorkflow
 
@@ -93,6 +94,14 @@ class Rig:
     trainee_id: int
     school_id: int
     finance_id: int
+
+
+@pytest_asyncio.fixture(scope="module")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The reconciliation on a server of its own: after the schedule trigger's test the shared server's
+    clock no longer advances, and the timer tests of later modules (unit_*_workflow) then time out."""
+    async for env in time_skipping_env():
+        yield env
 
 
 @pytest_asyncio.fixture
