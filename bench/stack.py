@@ -247,10 +247,15 @@ class StackUnavailable(RuntimeError):
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    database_url: str | None = None, keep: bool = False, web_workers: int = 1, temporal_file: bool = False
+    database_url: str | None = None,
+    keep: bool = False,
+    web_workers: int = 1,
+    temporal_file: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[Stack]:
     """`temporal_file`: the dev server keeps its state in a file (tmp/temporal.db), so that it can
-    be restarted (tests/faults); else in memory."""
+    be restarted (tests/faults); else in memory. `extra_env`: more settings for the worker and the
+    web app (e.g. {"HEARTBEAT_SECONDS": "1"}); `Stack.settings` does not show them."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     procs: dict[str, subprocess.Popen[bytes]] = {}
     engine: AsyncEngine | None = None
@@ -270,7 +275,7 @@ async def running_stack(
             # lets a study benchmark answer the captcha as the browser tests do; local only
             test_hooks=True,
         )
-        env = {**os.environ, **_env_of(settings)}
+        env = {**os.environ, **_env_of(settings), **(extra_env or {})}
         commands: dict[str, list[str]] = {"temporal": _temporal_command(temporal_port)}
         if temporal_file:
             commands["temporal"] += ["--db-filename", str(tmp / "temporal.db")]

@@ -67,6 +67,11 @@ def summary_for(day: str) -> str:
     return f"对账 {day} · 支付宝 / 微信支付"
 
 
+def reconciliation_workflow_id(day: str) -> str:
+    """The run of one Beijing day (ISO date)."""
+    return f"reconcile-{day}"
+
+
 @workflow.defn
 class ReconciliationWorkflow:
     def __init__(self) -> None:
@@ -84,7 +89,7 @@ class ReconciliationWorkflow:
             return await self._start_the_day(inp)
         self.day, self.stuck_after = inp.day, inp.stuck_after_minutes
         self.result = ReconcileResult(day=inp.day)
-        workflow.upsert_search_attributes([BUSINESS_KEY.value_set(f"reconcile-{inp.day}")])
+        workflow.upsert_search_attributes([BUSINESS_KEY.value_set(reconciliation_workflow_id(inp.day))])
         await self._reconcile()
         while True:
             await workflow.wait_condition(lambda: self.rerun_requested or self._all_resolved())
@@ -104,7 +109,7 @@ class ReconciliationWorkflow:
             await workflow.start_child_workflow(
                 ReconciliationWorkflow.run,
                 ReconcileInput(day=day, stuck_after_minutes=inp.stuck_after_minutes),
-                id=f"reconcile-{day}",
+                id=reconciliation_workflow_id(day),
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 static_summary=summary_for(day),

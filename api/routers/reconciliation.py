@@ -26,7 +26,7 @@ from db.models.reconciliation import DifferenceStatus, ReconciliationDifference,
 from db.models.users import Role, User
 from domain.errors import DomainError
 from domain.reconciliation import BEIJING, previous_beijing_day, valid_day
-from workflows.reconciliation import ReconcileInput, ReconciliationWorkflow
+from workflows.reconciliation import ReconcileInput, ReconciliationWorkflow, reconciliation_workflow_id
 
 router = APIRouter(tags=["reconciliation"])
 FinanceUser = Annotated[User, Depends(require_role(Role.FINANCE, Role.ADMIN))]
@@ -89,7 +89,7 @@ def _today() -> str:
 async def _rerun(client: Client, settings: Settings, day: str) -> None:
     """Reconciles the day again: the waiting run re-downloads and compares (Update `rerun`), or a
     new run of `reconcile-{day}` starts when none is open."""
-    handle = client.get_workflow_handle(f"reconcile-{day}")
+    handle = client.get_workflow_handle(reconciliation_workflow_id(day))
     try:
         running = (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
     except RPCError as err:
@@ -106,7 +106,7 @@ async def _rerun(client: Client, settings: Settings, day: str) -> None:
         client,
         ReconciliationWorkflow.run,
         ReconcileInput(day=day, stuck_after_minutes=settings.reconcile_stuck_after_minutes),
-        id=f"reconcile-{day}",
+        id=reconciliation_workflow_id(day),
         task_queue=settings.task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
