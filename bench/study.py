@@ -5,10 +5,11 @@ and reach Temporal only when a session ends. One run measures four things, as ph
            completion included), time-scaled: a stack of its own whose study settings are divided
            by --scale S (60: heartbeats every 0.5 s, captchas every 10–20 s of playback, chapters of
            45 s standing for 45 min, idle end 5 s, captcha timeout 2 s (the setting is an int; 1.5
-           cannot be given), sweeper every 0.5 s, backstop 60 s). --history-n players each study a
-           course of two 45-min chapters to its completion, answering every captcha (through the
-           test hook, as the browser tests do). Events = every history event of every run of each
-           StudyWorkflow (describe() of every run); studied hours = credited seconds × S / 3600.
+           cannot be given), sweeper and backstop scaled from the real defaults). --history-n players
+           each study a course of --history-chapters (4) 45-min chapters to its completion,
+           answering every captcha (through the test hook, as the browser tests do). Events = every
+           history event of every run of each StudyWorkflow (describe() of every run); studied
+           hours = credited seconds × S / 3600.
            Target ≤ 30 per studied hour (before the ledger: about 850).
   cpu      Server CPU per heartbeat (web + worker + Temporal; SQLite is in the web's and the
            worker's processes; on PostgreSQL the postmaster's children found in /proc are added)
@@ -19,14 +20,15 @@ and reach Temporal only when a session ends. One run measures four things, as ph
            one-activity workflow measured on the same stack (bench/orders.py `_bare`).
            Target ≤ 0.15 (before: about 1.5). The load client's CPU is shown separately.
   scale    --n sessions at --heartbeat (30 s) on the stack `python -m bench` started (real
-           settings, 900-s chapters, players at random points of them), opened over the first
-           heartbeat period; heartbeat p50/p99/max (all, and after the last session opened),
+           settings, 45-min chapters, players at random points of them), opened at --open-rate per
+           second (each open starts a workflow), then --duration seconds of heartbeats; heartbeat
+           p50/p99/max (all, and after the last session opened),
            errors (any non-200), and lost credit: after the run each player's last acknowledged
            position is compared with the ledger row's credit (db.study_ledger.read). The players
            are a lean raw-asyncio HTTP/1.1 client (bench/study_client.py) signed in with forged
            session cookies. Target: --n 3000 with p99 < 250 ms, 0 errors, 0 lost.
   faults   --n sessions on a stack of its own (Temporal keeps a file, so it survives a restart;
-           settings divided by --fault-scale 10: heartbeats every 3 s, 90-s chapters), twice with
+           settings divided by --fault-scale 3: heartbeats every 10 s, 5-min chapters), twice with
            fresh players: `kill -9` of the worker and its start 2 s later; a restart of the
            Temporal dev server. For each: honest heartbeats refused (any non-200 or no answer)
            from the fault on, and credit lost: the ledger against the players' acknowledged
@@ -37,37 +39,30 @@ and reach Temporal only when a session ends. One run measures four things, as ph
     python -m bench study --phase history                  # --history-n 20 --scale 60
     python -m bench study --phase cpu                      # --cpu-n 100 --cpu-seconds 30
     python -m bench study --phase scale --n 3000           # --duration 150 --heartbeat 30
-    python -m bench study --phase faults --n 500           # --fault-scale 10
+    python -m bench study --phase faults --n 500           # --fault-scale 3
 
-Measured 2026-12-03 on the 2-core machine, SQLite, one web process (commit 7115165):
-  history (--history-n 20, S=60): 33.6 events per studied hour — MISS (target 30; before ~850).
-      1,008 events for 30 studied hours: 20 courses of two 45-min chapters, 40 chapters, 108
-      captchas, 0 credit lost. One course's history: 50 events = start 4 + per chapter ~17 (open
-      Update 2 + 3 workflow-task events + 2 markers + 1 search-attribute upsert + backstop timer;
-      report Update 2 + 3 + 1 marker + timer cancel) + the course's completion ~11 (2 activities)
-      + 4 for a duplicate session_ended Signal: the sweeper re-sends the report the page's Update
-      is delivering at that moment (a race inflated here by the 0.5-s sweep). Captchas cost none.
-      Per chapter alone: ~17 events = 23 per studied hour; the fixed start/completion and the
-      duplicate signal make the rest.
-  cpu (--cpu-n 40 and 100, S=60): 0.16 — MISS (target 0.15; before ~1.5). 7.3–7.7 ms of server
-      CPU per heartbeat (web 6.2–6.4, worker 0.4–0.7, Temporal 0.5–0.8: the opens, completions
-      and captchas of the window included) over 46–47 ms per bare workflow (worker 14 + Temporal
-      33). The web dominates: GET /healthz costs it 1.0 ms, so ~5 ms is the heartbeat's own
-      work (async SQLAlchemy + aiosqlite read, UPDATE, COMMIT; JSON of the row: 0.4 ms). One web
-      process saturates at ~140 heartbeats/s (n=100 → p99 3.6 s, 35 refused). Load client
-      0.4 ms per heartbeat.
-  scale (--n 3000 --duration 240): MISS. Opening 3,000 sessions took 270 s (11 opens/s, open
-      p50 4.8 s, p99 17 s: ~115 ms of server CPU per open, update-with-start of a new workflow)
-      and saturated both cores throughout, so heartbeat p50 2.8 s, p99 16.7 s, 24 errors (23
-      SeekNotAllowed: an honest player's claim after a heartbeat queued for > 5 s exceeds the
-      server's clock + tolerance; 1 open TemporalUnavailable), 0 lost credit. Load client 3.3 %
-      of a core (0.9 ms per heartbeat).
-  faults (--n 500 --fault-scale 5: 6-s heartbeats, 180-s chapters; at S=10 one web process
-      would be saturated): worker kill -9 + start 2 s later: 0 heartbeats refused from the fault
-      on, 0 credit lost (ledger and workflow), 194 chapters, p99 8.7 s after the fault (the
-      chapter-completing heartbeats wait up to 10 s for the report Update). Temporal restart
-      (back in 0.4 s): 0 refused, 0 lost, p99 5.8 s. Before the faults, during the opening
-      ramp (both cores saturated), 14 and 4 honest heartbeats were refused SeekNotAllowed.
+Measured 2026-12-03 on the 2-core machine, SQLite, one web process (commit ce18d1a and after):
+  history (--history-n 20, S=60, 4 × 45-min chapters: the demo catalogue's courses): 22.7 events
+      per studied hour (17.0 per chapter), 232 captchas answered, 0 refused, 0 lost — OK (target
+      30; before ~850). The first version measured 33.6 on 2-chapter courses: a backstop timer and
+      its cancellation per session, and a duplicate report Signal from the sweeper; both are gone.
+  cpu (--cpu-n 40, S=60): 0.10–0.11 — OK (target 0.15; before ~1.5). 6.0 ms of server CPU per
+      heartbeat (web 5.1, worker 0.4, Temporal 0.5: the window's opens, completions and captchas
+      included) over 52.5–53.1 ms per bare workflow; the framework's floor (GET /healthz) is 1.0 ms
+      of the web's; load client 0.5 ms per heartbeat. The heartbeat's database work went from
+      3.4 to 2.0 ms of CPU on a plain connection with prebuilt statements.
+  scale (--n 3000 --duration 120, 45-min chapters, opened at 8/s over 375 s): 0 errors, 0 lost
+      credit; after the last open p50 14.5 ms, p99 290.5 ms (30-s windows: p99 135, 142, 227,
+      852 ms) — MISS by a little (target 250 ms); over the whole run, with the opens, p99 3.3 s.
+      Server CPU per heartbeat over the run 18.3 ms (web 7.9, worker 6.0, Temporal 4.4): each
+      session open starts a workflow (~115 ms of server CPU), and the whole machine is busy while
+      3,000 open. Load client 4.7 % of a core (0.8 ms per heartbeat).
+      With 15-min chapters (three times the opens and completions) the steady p99 was 935 ms.
+  faults (--n 500, 10-s heartbeats, 5-min chapters, opened at 8/s): worker kill -9 + start 2 s later:
+      0 heartbeats refused, 0 credit lost (ledger and workflow), 180 chapters; Temporal restart (back
+      in 0.3 s): 0 refused, 0 lost, 176 chapters. p50 after the fault 11–17 ms; p99 7.4 s: the
+      heartbeats that complete a chapter wait up to REPORT_WAIT_SECONDS (10 s) for the workflow's
+      answer before they answer from the ledger alone (the sweeper delivers the report later).
 """
 
 from __future__ import annotations
