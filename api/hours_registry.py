@@ -45,6 +45,24 @@ class Registry:
     under_review: Decimal = field(default=Decimal(0))
 
 
+async def counted_records(session: AsyncSession, trainee_id: int, year: int) -> list[HoursRecord]:
+    """A trainee's hours that count for the year (pushed and approved), newest first: the 学时登记
+    registry and the unit administrator's per-person detail show the same list."""
+    return list(
+        (
+            await session.scalars(
+                select(HoursRecord)
+                .where(
+                    HoursRecord.trainee_id == trainee_id,
+                    HoursRecord.year == year,
+                    HoursRecord.state.in_(RecordState.COUNTED),
+                )
+                .order_by(HoursRecord.end_date.desc(), HoursRecord.id.desc())
+            )
+        ).all()
+    )
+
+
 async def registry(session: AsyncSession, trainee_id: int, year: int | None, required_hours: float) -> Registry:
     """The year's counted hours (platform-pushed and approved self-declared) and the progress."""
     today = today_local()
@@ -59,19 +77,7 @@ async def registry(session: AsyncSession, trainee_id: int, year: int | None, req
     )
     years = sorted(known | {today.year, today.year - 1}, reverse=True)
     chosen = year if year in years else today.year
-    records = list(
-        (
-            await session.scalars(
-                select(HoursRecord)
-                .where(
-                    HoursRecord.trainee_id == trainee_id,
-                    HoursRecord.year == chosen,
-                    HoursRecord.state.in_(RecordState.COUNTED),
-                )
-                .order_by(HoursRecord.end_date.desc(), HoursRecord.id.desc())
-            )
-        ).all()
-    )
+    records = await counted_records(session, trainee_id, chosen)
     under_review = await session.scalar(
         select(func.coalesce(func.sum(HoursRecord.hours), 0)).where(
             HoursRecord.trainee_id == trainee_id,

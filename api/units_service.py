@@ -5,17 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.hours_rules import today_local
 from api.pages import page_numbers
-from db.models.hours import HoursRecord
 from db.models.users import Role, User
 from db.unit_roster import standings, unit_members
 from domain.compliance import ROSTER_PAGE_SIZE, Standing
 from domain.errors import DomainError
-from domain.hours import RecordState
 
 
 def roster_years() -> list[int]:
@@ -89,19 +86,3 @@ async def member(session: AsyncSession, credit_code: str, trainee_id: int) -> Us
     if user is None or user.role != Role.TRAINEE or user.unit_credit_code != credit_code:
         raise DomainError("NotUnitMember")
     return user
-
-
-async def counted_records(session: AsyncSession, trainee_id: int, year: int) -> list[HoursRecord]:
-    return list(
-        (
-            await session.scalars(
-                select(HoursRecord)
-                .where(
-                    HoursRecord.trainee_id == trainee_id,
-                    HoursRecord.year == year,
-                    HoursRecord.state.in_(RecordState.COUNTED),
-                )
-                .order_by(HoursRecord.end_date.desc(), HoursRecord.id.desc())
-            )
-        ).all()
-    )

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api import units_service as svc
 from api.deps import SessionDep, SettingsDep, require_role
+from api.hours_registry import counted_records
 from api.templating import render
 from db.models.users import Role, User
 from db.unit_roster import standings, unit_name
@@ -109,7 +110,7 @@ async def person_page(
             "person": person,
             "id_card": svc.mask_id_card(person.id_card),
             "standing": standing,
-            "records": await svc.counted_records(session, person.id, chosen),
+            "records": await counted_records(session, person.id, chosen),
             "year": chosen,
             "years": svc.roster_years(),
             "credit_code": credit_code,
