@@ -25,16 +25,18 @@ from temporalio.service import RPCError
 from db import study_ledger
 from db.models.study import StudyLedger
 from domain.errors import DomainError
-from domain.study import ReportAnswer, StudyProgress
+from domain.study import ReportAnswer, StudyProgress, chapter_done, reopen
 from domain.study_ledger import LiveSession, SessionReport, Step, expire, report_of
 from workflows.study import StudyWorkflow, study_workflow_id
 
 log = logging.getLogger(__name__)
 
-# how long a page waits for the workflow to count a completed chapter before it answers from the
-# ledger alone (the sweeper delivers the report later)
-REPORT_WAIT_SECONDS = 10.0
+# how long the page that completes a course waits for the workflow to record it (so that 我的课程
+# shows it) before it answers from the ledger alone (the sweeper delivers the report later)
+REPORT_WAIT_SECONDS = 5.0
 SIGNAL_WAIT_SECONDS = 5.0
+# a report younger than this is still being delivered by the page's own request: no second copy
+PAGE_DELIVERY_SECONDS = max(REPORT_WAIT_SECONDS, SIGNAL_WAIT_SECONDS) + 1.0
 WRITE_ATTEMPTS = 5  # two writers of one row at once: the loser reads again
 
 
@@ -108,6 +110,19 @@ async def deliver(
     return answer
 
 
+_sending: set[asyncio.Task[ReportAnswer | None]] = set()  # kept referenced until they finish
+
+
+def deliver_later(client: Client, maker: async_sessionmaker[AsyncSession], enrollment_id: int,
+                  report: SessionReport) -> None:
+    """Sends the report as a Signal without keeping the page waiting: the heartbeat that ended the
+    session is answered from the ledger at once, even while Temporal is slow or away (the report
+    stays due in the row, and the sweeper sends it if this attempt fails or the process dies)."""
+    task = asyncio.create_task(deliver(client, maker, enrollment_id, report, wait=False))
+    _sending.add(task)
+    task.add_done_callback(_sending.discard)
+
+
 async def pending_captcha(
     maker: async_sessionmaker[AsyncSession], enrollment_id: int, trainee_id: int
 ) -> tuple[str, int]:
@@ -132,6 +147,9 @@ async def with_live_credit(session: AsyncSession, enrollment_id: int, progress: 
         if chapter.chapter_id == row.live.plan.chapter_id and row.live.credited > chapter.credited:
             progress.credited_total += row.live.credited - chapter.credited
             chapter.credited = row.live.credited
+            if not chapter.done and chapter_done(chapter.credited, chapter.duration):
+                chapter.done = True  # completed in the ledger, its report on the way: the next one opens
+                reopen(progress.chapters)
     return progress
 
 
@@ -169,7 +187,7 @@ class StudySweeper:
                 row = await study_ledger.read(session, enrollment_id)
             if row is None or not row.report_due or row.live.ended_at is None:
                 continue
-            if enrollment_id not in expired and row.live.ended_at > moment - REPORT_WAIT_SECONDS - 1.0:
+            if enrollment_id not in expired and row.live.ended_at > moment - PAGE_DELIVERY_SECONDS:
                 continue  # ended by a page that is delivering the report itself: no second copy
             if await deliver(self.client, self.maker, enrollment_id, report_of(row.live), wait=False) is not None:
                 delivered += 1

@@ -192,6 +192,13 @@ class ChapterView:
     open: bool  # may be studied now (the first unfinished chapter)
 
 
+def reopen(chapters: list[ChapterView]) -> None:
+    """Marks the first unfinished chapter as the one open, and only it (chapters in order)."""
+    first = next((i for i, c in enumerate(chapters) if not c.done), None)
+    for i, chapter in enumerate(chapters):
+        chapter.open = i == first
+
+
 @dataclass
 class StudyProgress:
     status: str

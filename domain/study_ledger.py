@@ -41,6 +41,9 @@ class SessionPlan:
     captcha_max_wrong: int
     idle_end: float
     serial_base: int = 0  # captcha image serials continue from here (unique per enrollment)
+    # every other chapter is done: completing this one completes the course (the page says so
+    # without waiting for the workflow; sessions planned before this field say it never)
+    completes_course: bool = False
 
 
 @dataclass
@@ -247,6 +250,7 @@ def view_of(live: LiveSession, now: float) -> SessionView:
         duration=live.plan.duration,
         position=live.credited,
         chapter_done=live.ended == EndReason.CHAPTER_DONE,
+        course_done=live.ended == EndReason.CHAPTER_DONE and live.plan.completes_course,
         captcha_serial=live.captcha_serial,
         captcha_expires_in=(
             max(live.captcha_since + live.plan.captcha_timeout - now, 0.0) if live.captcha_since is not None else None

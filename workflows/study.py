@@ -209,7 +209,7 @@ class StudyWorkflow:
     @workflow.update
     async def open_session(self, req: OpenSession) -> SessionView:
         async with self.lock:
-            self._check_open(req)  # again: a swap or a completion may have happened meanwhile
+            self._check_open(req, optimistic=True)  # again: a swap or a completion may have happened meanwhile
             if not self.state.claimed:
                 claim = await run_step(
                     steps.claim, ClaimStudy(self.inp.trainee_id, self.inp.enrollment_id, self._now()), local=True
@@ -238,14 +238,23 @@ class StudyWorkflow:
 
     @open_session.validator
     def _validate_open(self, req: OpenSession) -> None:
-        self._check_open(req)
+        # the session still open may have completed its chapter in the ledger (its report on the
+        # way): the next chapter is admitted, and the handler checks again once it has the report
+        self._check_open(req, optimistic=True)
 
-    def _check_open(self, req: OpenSession) -> int:
+    def _check_open(self, req: OpenSession, optimistic: bool = False) -> int:
         self._check_owner(req.trainee_id)
         self._check_not_terminal()
         chapters = self.state.course.chapters
         index = next((i for i, c in enumerate(chapters) if c.chapter_id == req.chapter_id), None)
-        self._domain(check_chapter_open, index, self.state.credited, chapters)
+        session = self.state.session
+        if optimistic and session is not None and index is not None and index != session.chapter_index:
+            # as if the playing session had completed its chapter: the next one may be admitted
+            credited = list(self.state.credited)
+            credited[session.chapter_index] = float(chapters[session.chapter_index].duration_seconds)
+            self._domain(check_chapter_open, index, credited, chapters)
+        else:
+            self._domain(check_chapter_open, index, self.state.credited, chapters)
         assert index is not None
         return index
 
@@ -284,6 +293,11 @@ class StudyWorkflow:
             captcha_max_wrong=wrong_allowed,
             idle_end=rules.idle_end_seconds,
             serial_base=serial_base,
+            completes_course=all(
+                chapter_done(c, other.duration_seconds)
+                for i, (c, other) in enumerate(zip(self.state.credited, self.state.course.chapters, strict=True))
+                if i != index
+            ),
         )
 
     # ---- a session's end, reported by the web layer ---------------------------------------------

@@ -23,7 +23,7 @@ from api.deps import CookieTrainee, CurrentTrainee, SessionDep, SettingsDep, Tem
 from api.errors import message_for_update_failure
 from api.limits import INT_MAX
 from api.pages import trainee_context
-from api.study_ledger import Advanced, advance, deliver, pending_captcha
+from api.study_ledger import Advanced, advance, deliver, deliver_later, pending_captcha
 from api.study_service import check_one_course, own_enrollment, progress, send_to_study
 from api.templating import redirect, render
 from db.models.orders import EnrollmentStatus
@@ -225,20 +225,20 @@ async def captcha_test_hook(enrollment_id: int, request: Request, trainee_id: Co
 
 
 async def _answer(request: Request, client: TemporalDep, enrollment_id: int, done: Advanced) -> Response:
-    """The player's answer to a heartbeat or a captcha answer; a session that just ended is reported
-    to the workflow (a completed chapter waits for its answer: the page shows the course done)."""
+    """The player's answer to a heartbeat or a captcha answer, from the ledger. A session that just
+    ended is reported to the workflow without waiting, except the one that completes the course: it
+    waits (up to REPORT_WAIT_SECONDS) until the workflow has recorded it, so 我的课程 shows it."""
     step = done.step
-    course_done = False
     if done.report is not None:
-        chapter = done.report.reason == EndReason.CHAPTER_DONE
-        answer = await deliver(client, request.app.state.sessionmaker, enrollment_id, done.report, wait=chapter)
-        course_done = bool(answer and answer.course_done)
+        maker = request.app.state.sessionmaker
+        if step.live.plan.completes_course and done.report.reason == EndReason.CHAPTER_DONE:
+            await deliver(client, maker, enrollment_id, done.report, wait=True)
+        else:
+            deliver_later(client, maker, enrollment_id, done.report)
     if step.refusal is not None:
         position = step.live.credited if step.refusal == "SeekNotAllowed" else None
         return _refusal(DomainError(step.refusal), enrollment_id, position=position)
-    view = view_of(step.live, step.live.last_seen_at)
-    view.course_done = course_done
-    return JSONResponse(_view_json(view))
+    return JSONResponse(_view_json(view_of(step.live, step.live.last_seen_at)))
 
 
 def _refusal(err: Exception, enrollment_id: int, position: float | None = None) -> JSONResponse:

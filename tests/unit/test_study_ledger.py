@@ -7,6 +7,7 @@ chapter; the report and the view built from the state, its deadline and its stor
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -107,8 +108,18 @@ def test_credit_never_passes_the_chapter_and_its_end_completes_the_chapter() -> 
     assert step.live.credited == 60.0 and step.live.ended == EndReason.CHAPTER_DONE
     assert step.live.ended_at == T0 + 14
     assert view_of(step.live, T0 + 14).chapter_done
+    assert not view_of(step.live, T0 + 14).course_done  # other chapters are left
     late = beat(step.live, now=T0 + 20, claimed=60)
     assert late.refusal == "SessionEnded" and late.live.credited == 60
+
+
+def test_completing_the_last_chapter_tells_the_page_the_course_is_done() -> None:
+    last = replace(plan(duration=60, credited=50, captchas=[10_000]), completes_course=True)
+    mid = beat(open_live(last), now=T0 + 5, claimed=55)
+    assert not view_of(mid.live, T0 + 5).course_done  # only once the chapter is complete
+    done = beat(mid.live, now=T0 + 10, claimed=60)
+    view = view_of(done.live, T0 + 10)
+    assert view.chapter_done and view.course_done
 
 
 def test_a_seek_is_refused_and_credits_nothing() -> None:
@@ -308,3 +319,9 @@ def test_the_stored_form_round_trips() -> None:
     assert isinstance(back.plan.captchas[0], PlannedCaptcha) and back.deadline == live.deadline
     ended = close(playing(), now=T0 + 10, claimed=10).live
     assert LiveSession.from_dict(json.loads(json.dumps(ended.to_dict()))) == ended
+
+
+def test_a_row_stored_before_completes_course_existed_reads_as_not_completing() -> None:
+    data = json.loads(json.dumps(playing().to_dict()))
+    del data["plan"]["completes_course"]
+    assert LiveSession.from_dict(data).plan.completes_course is False

@@ -12,6 +12,7 @@ from domain.study import (
     CAPTCHA_ALPHABET,
     MAX_PLANNED_CAPTCHAS,
     ChapterSpec,
+    ChapterView,
     CourseRef,
     StudyRules,
     StudyStatus,
@@ -26,6 +27,7 @@ from domain.study import (
     credit_heartbeat,
     first_open_chapter,
     next_captcha_in,
+    reopen,
 )
 from media.captcha_image import ALPHABET as IMAGE_ALPHABET
 
@@ -202,3 +204,13 @@ def test_withdraw_only_unstudied_and_twice_is_harmless() -> None:
         with pytest.raises(DomainError) as err:
             check_withdraw(status, True)
         assert err.value.message == "只有未学习的课程才可以进行退课"
+
+
+def test_reopen_opens_the_first_unfinished_chapter_only() -> None:
+    views = [ChapterView(i, i, f"第{i}章", 60, c, c >= 60, i == 1) for i, c in enumerate((60.0, 60.0, 0.0, 0.0))]
+    reopen(views)
+    assert [v.open for v in views] == [False, False, True, False]
+    for v in views:
+        v.done = True
+    reopen(views)
+    assert not any(v.open for v in views)  # all done: nothing left to open

@@ -198,8 +198,11 @@ class Page:
     def live(self) -> LiveSession:
         return self.side.sessions[self.session_id]
 
-    async def beat(self, claimed: float, hidden: bool = False) -> Played:
-        return await self._apply(lambda live, now: ledger.beat(live, now=now, claimed=claimed, hidden=hidden))
+    async def beat(self, claimed: float, hidden: bool = False, report: bool = True) -> Played:
+        """``report`` off: the web layer's report of the session's end is still on its way."""
+        return await self._apply(
+            lambda live, now: ledger.beat(live, now=now, claimed=claimed, hidden=hidden), report=report
+        )
 
     async def answer(self, text: str) -> Played:
         return await self._apply(lambda live, now: ledger.answer(live, now=now, text=text))
@@ -211,21 +214,22 @@ class Page:
         """The web's sweeper: a session whose deadline passed ends (and is reported)."""
         return await self._apply(lambda live, now: ledger.expire(live, now))
 
-    async def _apply(self, rule: Callable[[LiveSession, float], ledger.Step]) -> Played:
+    async def _apply(self, rule: Callable[[LiveSession, float], ledger.Step], report: bool = True) -> Played:
         now = await server_now(self.env)
         before = self.live
         step = rule(before, now)
         self.side.sessions[self.session_id] = step.live
         played = Played(ledger.view_of(step.live, now), step.refusal)
-        if before.ended is None and step.live.ended is not None:
+        if report and before.ended is None and step.live.ended is not None:
             played.answer = await self._report(ledger.report_of(step.live))
         return played
 
     async def _report(self, rep: SessionReport) -> ReportAnswer | None:
-        """The web layer's one report of a session's end: the page waits for a completed chapter's
-        answer; any other end goes by Signal (the test waits until the workflow has written it: a
-        query now could meet the run continuing as new, which locks the test server's clock)."""
-        if rep.reason == EndReason.CHAPTER_DONE:
+        """The web layer's one report of a session's end: the page that completes the course waits
+        for the workflow's answer; any other end goes by Signal (the test waits until the workflow
+        has written it: a query now could meet the run continuing as new, which locks the test
+        server's clock)."""
+        if rep.reason == EndReason.CHAPTER_DONE and self.live.plan.completes_course:
             return await self.handle.execute_update(StudyWorkflow.report_session, rep)
         written = len(self.side.progress_records())
         await self.handle.signal(StudyWorkflow.session_ended, rep)
@@ -397,7 +401,7 @@ async def test_chapters_open_in_order(env, side) -> None:
     assert (await page.beat(30)).answer is None
     await sleep(env, 30)
     done = await page.beat(60)
-    assert done.view.chapter_done and done.answer == ReportAnswer(course_done=False)
+    assert done.view.chapter_done and not done.view.course_done
     assert (await page.beat(60)).refusal == "SessionEnded"  # the chapter's session is over
     prog = await progress(h)
     assert prog.chapters[0].done and prog.chapters[1].open and prog.credited_total == 60
@@ -406,6 +410,34 @@ async def test_chapters_open_in_order(env, side) -> None:
     assert refusal(err) == "ChapterDone"
     v2 = await open_(h, CH2)
     assert v2.chapter_id == CH2 and v2.position == 0 and v2.duration == 90
+
+
+async def test_the_next_chapter_opens_while_the_completed_ones_report_is_on_its_way(env, side) -> None:
+    h, _ = await start(side, env.client)
+    page = await open_page(env, side, h)
+    assert not page.live.plan.completes_course  # the course has a second chapter
+    await sleep(env, 60)
+    done = await page.beat(60, report=False)  # answered from the ledger; the report not yet heard
+    assert done.view.chapter_done and done.answer is None
+    v2 = await open_(h, CH2)  # the workflow collects the ended session from the ledger first
+    assert v2.chapter_id == CH2 and v2.position == 0
+    assert side.plans()[-1].completes_course  # every other chapter is done
+    prog = await progress(h)
+    assert prog.chapters[0].done and prog.chapters[0].credited == 60 and prog.session_id == v2.session_id
+    # the report arriving late changes nothing
+    await h.signal(StudyWorkflow.session_ended, ledger.report_of(page.live))
+    assert (await progress(h)).credited_total == 60 and (await progress(h)).session_id == v2.session_id
+
+
+async def test_a_later_chapter_is_still_locked_while_a_session_plays(env, side) -> None:
+    h, _ = await start(side, env.client)
+    page = await open_page(env, side, h)
+    await sleep(env, 20)
+    await page.beat(20, report=False)
+    with pytest.raises(WorkflowUpdateFailedError) as err:
+        await open_(h, CH2)  # admitted (the session might have completed it), refused once collected
+    assert refusal(err) == "ChapterLocked"
+    assert await credited(h) == 20  # the collected session's credit counts
 
 
 # ---- captchas -----------------------------------------------------------------------------------
@@ -537,14 +569,15 @@ async def test_a_repeated_report_changes_nothing(env, side) -> None:
 
 async def test_last_chapter_completes_the_course_issues_certificate_and_pushes_hours(env, side) -> None:
     h, eid = await start(side, env.client, ref=course(durations=(30, 30)))
-    answers = []
+    played = []
     for chapter in (CH1, CH2):
         page = await open_page(env, side, h, chapter)
         await sleep(env, 30)
-        played = await page.beat(30)
-        assert played.view.chapter_done
-        answers.append(played.answer)
-    assert answers == [ReportAnswer(course_done=False), ReportAnswer(course_done=True)]
+        played.append(await page.beat(30))
+    assert [p.view.chapter_done for p in played] == [True, True]
+    # the page is told from the plan; the course's last chapter also waits for the workflow's answer
+    assert [p.view.course_done for p in played] == [False, True]
+    assert played[-1].answer == ReportAnswer(course_done=True)
     assert await h.result() == "completed"
     assert side.args("certificate") == [eid] and side.args("hours") == [eid]
     last = side.progress_records()[-1]
